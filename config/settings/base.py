@@ -1,0 +1,193 @@
+"""Settings shared by every environment, read from the environment with django-environ.
+
+Every variable is listed, with its default, in the README's Configuration section.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+# Runtime state of the embedded default (SQLite file, filesystem broker, beat schedule).
+VAR_DIR = Path(env("REDRESS_VAR_DIR", default=str(BASE_DIR / "var")))
+
+# --- Core -------------------------------------------------------------------------------
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "accounts",
+    "complaints",
+    "escalation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "complaints.context_processors.company",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+# SQLite by default (no server needed); PostgreSQL when DATABASE_URL is set.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'redress.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share one file: take the write lock at BEGIN (no deadlock
+    # upgrades), wait for it rather than fail, and let readers run beside a writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "admin:login"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Internationalisation -------------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
+
+# --- Email ------------------------------------------------------------------------------
+EMAIL_BACKEND = env(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="complaints@sovisionit.com")
+
+# --- Celery -----------------------------------------------------------------------------
+# Default: kombu's filesystem transport under var/, which needs no server and works with
+# a real `celery worker` and `celery beat` in separate processes. Production: Redis.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_FILESYSTEM_DIR = VAR_DIR / "broker"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_FILESYSTEM_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_FILESYSTEM_DIR / "queue"),
+        "processed_folder": str(CELERY_BROKER_FILESYSTEM_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_FILESYSTEM_DIR / "control"),
+        "store_processed": False,
+    }
+else:
+    # A task not acknowledged within this time is redelivered; no countdown may exceed it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Seconds between beat heartbeats (proves worker and beat are alive).
+REDRESS_HEARTBEAT_SECONDS = env.float("REDRESS_HEARTBEAT_SECONDS", default=60.0)
+
+# --- The Code: calendar and policy -----------------------------------------------------
+# Working days: Monday to Friday less bank holidays of this country and subdivision
+# (holidays package; "ENG" gives England and Wales).
+REDRESS_HOLIDAY_COUNTRY = env("REDRESS_HOLIDAY_COUNTRY", default="GB")
+REDRESS_HOLIDAY_SUBDIVISION = env("REDRESS_HOLIDAY_SUBDIVISION", default="ENG")
+REDRESS_OFFICE_OPENS = env("REDRESS_OFFICE_OPENS", default="09:00")
+REDRESS_OFFICE_CLOSES = env("REDRESS_OFFICE_CLOSES", default="17:00")
+# Which set of policy versions applies to newly made complaints: "code" (the Code's own
+# numbers) or "regulator-2026" (the regulator's rules as reported in 2025-26).
+REDRESS_POLICY_SET = env("REDRESS_POLICY_SET", default="code")
+
+# --- The company and the ADR scheme (COP-02, COP-20): shown on pages and letters --------
+REDRESS_COMPANY = {
+    "name": env("REDRESS_COMPANY_NAME", default="soVision IT Ltd"),
+    "phone": env("REDRESS_COMPANY_PHONE", default="0117 986 4026"),
+    "office_hours": env("REDRESS_OFFICE_HOURS_TEXT", default="9am to 5pm, Monday to Friday"),
+    "support_email": env("REDRESS_SUPPORT_EMAIL", default="support@sovision.com"),
+    "accounts_email": env("REDRESS_ACCOUNTS_EMAIL", default="accounts@sovisionit.com"),
+    "postal_address": env(
+        "REDRESS_POSTAL_ADDRESS",
+        default="Customer Services - Complaints, soVision IT Ltd, Avon House, "
+        "Avon Mill Lane, Keynsham, Bristol BS31 2UG",
+    ),
+    "company_secretary_address": env(
+        "REDRESS_COMPANY_SECRETARY_ADDRESS",
+        default="Company Secretary, soVision IT Ltd, Avon House, Avon Mill Lane, "
+        "Keynsham, Bristol BS31 2UG",
+    ),
+    "registration": env("REDRESS_COMPANY_REGISTRATION", default="Company Reg. 10714018"),
+    "website": env("REDRESS_COMPANY_WEBSITE", default="www.sovisionit.com"),
+}
+REDRESS_ADR_SCHEME = {
+    "name": env("REDRESS_ADR_NAME", default="Ombudsman Services: Communications"),
+    "postal_address": env("REDRESS_ADR_ADDRESS", default="PO Box 730, Warrington WA4 6WU"),
+    "phone": env("REDRESS_ADR_PHONE", default="0330 440 1614 or 01925 430 049"),
+    "email": env("REDRESS_ADR_EMAIL", default="enquiries@os-communications.org"),
+    "website": env(
+        "REDRESS_ADR_WEBSITE", default="http://www.ombudsman-services.org/communications.html"
+    ),
+}
+
+# --- Logging ----------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+}

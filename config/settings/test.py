@@ -1,0 +1,17 @@
+"""Settings for the test suite: fast hashing, email kept in memory, same database rules."""
+
+from .base import *  # noqa: F403
+from .base import DATABASES, VAR_DIR, env
+
+DEBUG = False
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-not-a-secret-0123456789abcdef0123456789")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not :memory:, so that a real Celery worker started by a test can share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests

@@ -1,0 +1,13 @@
+"""Top-level URLs: the staff admin, health check and the customer-facing pages."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Redress complaints desk"
+admin.site.site_title = "Redress"
+admin.site.index_title = "Complaints handling"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("complaints.urls")),
+]
