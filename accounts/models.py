@@ -1,0 +1,176 @@
+"""Users (staff and customers log in by email) and the customer records complaints belong to."""
+
+from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager):
+    """Create users identified by email address."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        if not extra_fields["is_staff"] or not extra_fields["is_superuser"]:
+            raise ValueError("A superuser must have is_staff and is_superuser set.")
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Someone who logs in: a customer on the portal or a member of staff in the desk."""
+
+    email = models.EmailField(_("email address"), unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    is_staff = models.BooleanField(
+        _("staff status"),
+        default=False,
+        help_text=_("Whether the user can log in to the staff desk."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.name or self.email
+
+    def get_full_name(self):
+        return self.name or self.email
+
+    def get_short_name(self):
+        return self.name.split(" ")[0] if self.name else self.email
+
+
+class ContactMethod(models.TextChoices):
+    """How the customer agreed to be contacted (COP-04, COP-13)."""
+
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Telephone")
+    POST = "post", _("Post")
+    PORTAL = "portal", _("Portal message")
+
+
+class CustomerType(models.TextChoices):
+    """Consumer or business: decides ADR eligibility with the employee count (COP-16)."""
+
+    UNKNOWN = "unknown", _("Not yet known")
+    CONSUMER = "consumer", _("Consumer")
+    BUSINESS = "business", _("Business")
+
+
+class Customer(models.Model):
+    """A customer of the company, with or without a portal login (COP-03, COP-16)."""
+
+    user = models.OneToOneField(
+        User,
+        verbose_name=_("portal login"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customer",
+    )
+    name = models.CharField(_("name"), max_length=200)
+    account_reference = models.CharField(
+        _("account reference"), max_length=40, blank=True, db_index=True
+    )
+    email = models.EmailField(_("email address"), blank=True, db_index=True)
+    phone = models.CharField(_("telephone"), max_length=40, blank=True, db_index=True)
+    postal_address = models.TextField(_("postal address"), blank=True)
+    preferred_contact_method = models.CharField(
+        _("preferred contact method"),
+        max_length=10,
+        choices=ContactMethod.choices,
+        default=ContactMethod.EMAIL,
+    )
+    customer_type = models.CharField(
+        _("consumer or business"),
+        max_length=10,
+        choices=CustomerType.choices,
+        default=CustomerType.UNKNOWN,
+        help_text=_("With the number of employees, decides the right to ADR (COP-16)."),
+    )
+    employee_count = models.PositiveIntegerField(
+        _("number of employees"),
+        null=True,
+        blank=True,
+        help_text=_("For businesses. Leave empty if not known."),
+    )
+    contract_reference = models.CharField(_("contract reference"), max_length=60, blank=True)
+    contracted_response_working_days = models.PositiveSmallIntegerField(
+        _("contracted response time (working days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_(
+            "From the customer's contract (COP-03). Used instead of the Code's response "
+            "time when it is shorter."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_reference"],
+                condition=~models.Q(account_reference=""),
+                name="customer_account_reference_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(employee_count__isnull=True)
+                | models.Q(customer_type="business"),
+                name="customer_employees_only_for_business",
+                violation_error_message=_("Only a business has a number of employees."),
+            ),
+        ]
+
+    def __str__(self):
+        if self.account_reference:
+            return f"{self.name} ({self.account_reference})"
+        return self.name
+
+    def clean(self):
+        super().clean()
+        # COP-16: the employee count only matters, and is only kept, for a business.
+        if self.employee_count is not None and self.customer_type != CustomerType.BUSINESS:
+            raise ValidationError(
+                {
+                    "employee_count": _(
+                        "Only a business has a number of employees: mark the customer as "
+                        "a business or leave this empty."
+                    )
+                }
+            )
