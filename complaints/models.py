@@ -1,0 +1,483 @@
+"""Complaints, their append-only history, correspondence, notes and attachments."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import ContactMethod
+from complaints.domain.lifecycle import Status
+
+STATUS_CHOICES = [(s.value, s.label) for s in Status]
+
+
+class Channel(models.TextChoices):
+    """How the complaint first reached us (COP-02)."""
+
+    PHONE = "phone", _("Telephone")
+    EMAIL = "email", _("Email")
+    LETTER = "letter", _("Letter")
+    PORTAL = "portal", _("Portal")
+
+
+class Department(models.TextChoices):
+    """Who owns the complaint (COP-02; COP-19 for complaints about the Code)."""
+
+    TECHNICAL_SUPPORT = "technical_support", _("Technical support")
+    ACCOUNTS = "accounts", _("Accounts")
+    COMPANY_SECRETARY = "company_secretary", _("Company Secretary (complaints about the Code)")
+
+
+class ClosureReason(models.TextChoices):
+    """Why a complaint was closed."""
+
+    DEEMED_RESOLVED = "deemed_resolved", _("Deemed resolved: no reply within the time allowed")
+    CUSTOMER_SATISFIED = "customer_satisfied", _("Customer confirmed it is resolved")
+    RESOLVED_AT_FIRST_CONTACT = "resolved_at_first_contact", _("Resolved at first contact")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the customer")
+    FINAL_PROPOSITION = "final_proposition", _("Final proposition sent after formal review")
+
+
+class ComplaintQuerySet(models.QuerySet):
+    """Complaints are never hard-deleted: bulk delete is refused."""
+
+    def delete(self):
+        raise PermissionError("Complaints are never deleted; close them instead.")
+
+    def open(self):
+        from complaints.domain.lifecycle import OPEN_STATUSES
+
+        return self.filter(status__in=[s.value for s in OPEN_STATUSES])
+
+
+class Complaint(models.Model):
+    """A customer's expression of dissatisfaction that expects a direct response (COP-01)."""
+
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    customer = models.ForeignKey(
+        "accounts.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="complaints",
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    department = models.CharField(_("department"), max_length=20, choices=Department.choices)
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"))
+    # Written only by complaints.services.transitions.complaint_transition.
+    status = models.CharField(
+        _("status"), max_length=30, choices=STATUS_CHOICES, default=Status.LOGGED.value
+    )
+    agreed_contact_method = models.CharField(
+        _("agreed contact method"),
+        max_length=10,
+        choices=ContactMethod.choices,
+        help_text=_("Used for every notice to the customer (COP-04, COP-13)."),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_complaints",
+    )
+    policy_key = models.CharField(
+        _("policy"),
+        max_length=40,
+        editable=False,
+        help_text=_("The policy in force when the complaint was first made decides its clocks."),
+    )
+    contracted_response_working_days = models.PositiveSmallIntegerField(
+        _("contracted response time (working days)"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Copied from the customer's contract when logged (COP-03)."),
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    # Facts the clocks start from.
+    first_made_at = models.DateTimeField(
+        _("first made"), help_text=_("When the customer first told us (COP-07).")
+    )
+    logged_at = models.DateTimeField(_("logged"), default=timezone.now, editable=False)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    awaiting_third_party_since = models.DateTimeField(
+        _("awaiting third party since"), null=True, blank=True
+    )
+    last_progress_update_at = models.DateTimeField(_("last progress update"), null=True, blank=True)
+    phone_promised_response_at = models.DateTimeField(
+        _("promised next response (phone)"),
+        null=True,
+        blank=True,
+        help_text=_("The time the agent promised on an unresolved call (COP-04)."),
+    )
+    first_responded_at = models.DateTimeField(_("first response sent"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("latest response sent"), null=True, blank=True)
+    resolution_awaiting_action = models.BooleanField(
+        _("resolution proposed, not yet actioned"),
+        default=False,
+        help_text=_("While set, the auto-close clock waits for the resolution (COP-10)."),
+    )
+    resolution_actioned_at = models.DateTimeField(_("resolution actioned"), null=True, blank=True)
+    last_customer_reply_at = models.DateTimeField(_("last customer reply"), null=True, blank=True)
+    formal_at = models.DateTimeField(_("escalated to formal"), null=True, blank=True)
+    deadlock_letter_received_at = models.DateTimeField(
+        _("deadlock letter received"), null=True, blank=True
+    )
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closure_reason = models.CharField(
+        _("closure reason"), max_length=30, choices=ClosureReason.choices, blank=True
+    )
+
+    # Stored deadlines (complaints.clocks computes them; jobs select on them).
+    response_due_at = models.DateTimeField(_("response due"))
+    resolution_target_at = models.DateTimeField(_("resolution target"))
+    progress_update_due_at = models.DateTimeField(_("progress update due"), null=True, blank=True)
+    auto_close_at = models.DateTimeField(_("closes if no reply"), null=True, blank=True)
+    adr_eligible_at = models.DateTimeField(_("ADR eligible from"))
+    osc_deadline_at = models.DateTimeField(_("ombudsman referral deadline"))
+    osc_warning_at = models.DateTimeField(_("ombudsman deadline warning"))
+
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ComplaintQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        ordering = ["-first_made_at", "-pk"]
+        permissions = [
+            ("view_all_departments", "Can see complaints of every department"),
+            ("review_formal", "Can review formal complaints"),
+        ]
+        indexes = [
+            models.Index(fields=["department", "status"], name="complaint_queue_idx"),
+            models.Index(fields=["assignee", "status"], name="complaint_assignee_idx"),
+            models.Index(fields=["status"], name="complaint_status_idx"),
+            # The deadline jobs' range scans ("everything due by now not yet done").
+            models.Index(
+                fields=["response_due_at"],
+                condition=models.Q(first_responded_at__isnull=True),
+                name="complaint_response_due_idx",
+            ),
+            models.Index(
+                fields=["progress_update_due_at"],
+                condition=models.Q(progress_update_due_at__isnull=False),
+                name="complaint_progress_due_idx",
+            ),
+            models.Index(
+                fields=["auto_close_at"],
+                condition=models.Q(auto_close_at__isnull=False),
+                name="complaint_auto_close_idx",
+            ),
+            models.Index(fields=["resolution_target_at"], name="complaint_resolution_idx"),
+            models.Index(fields=["adr_eligible_at"], name="complaint_adr_idx"),
+            models.Index(fields=["osc_warning_at"], name="complaint_osc_warning_idx"),
+            models.Index(fields=["osc_deadline_at"], name="complaint_osc_deadline_idx"),
+            models.Index(fields=["phone_promised_response_at"], name="complaint_phone_promise_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in Status]),
+                name="complaint_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(logged_at__gte=models.F("first_made_at")),
+                name="complaint_first_made_not_after_logged",
+                violation_error_message=_("A complaint cannot be first made after it was logged."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reference}: {self.subject}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Complaints are never deleted; close them instead.")
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+
+class CaseEventQuerySet(models.QuerySet):
+    """The history is append-only: bulk update and delete are refused."""
+
+    def update(self, **kwargs):
+        raise PermissionError("Case history is append-only.")
+
+    def delete(self):
+        raise PermissionError("Case history is append-only.")
+
+
+class CaseEventManager(models.Manager.from_queryset(CaseEventQuerySet)):
+    """Write history rows through one method, like admin's LogEntry."""
+
+    def record(
+        self,
+        *,
+        complaint: Complaint,
+        kind: str,
+        actor,
+        reason: str = "",
+        from_status: str = "",
+        to_status: str = "",
+        at=None,
+        extra: dict | None = None,
+    ) -> CaseEvent:
+        """Append one history row for `complaint`."""
+        return self.create(
+            complaint=complaint,
+            kind=kind,
+            actor=actor,
+            actor_label=str(actor) if actor is not None else "system",
+            reason=reason,
+            from_status=from_status,
+            to_status=to_status,
+            at=at or timezone.now(),
+            extra=extra or {},
+        )
+
+
+class CaseEvent(models.Model):
+    """One entry in a complaint's append-only history: who, when, from, to and why."""
+
+    class Kind(models.TextChoices):
+        LOGGED = "logged", _("Logged")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        FIRST_MADE_CHANGED = "first_made_changed", _("First-made time corrected")
+        ASSIGNED = "assigned", _("Assigned")
+        NOTE = "note", _("Note added")
+        CORRESPONDENCE = "correspondence", _("Correspondence")
+        NOTICE = "notice", _("Notice sent")
+        CLOCK = "clock", _("Clock event")
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="events"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the system acted (a deadline job)."),
+    )
+    actor_label = models.CharField(_("by (name)"), max_length=200)
+    from_status = models.CharField(_("from"), max_length=30, blank=True)
+    to_status = models.CharField(_("to"), max_length=30, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    extra = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = CaseEventManager()
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case history")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["complaint", "at"], name="caseevent_complaint_at_idx")]
+
+    def __str__(self):
+        if self.to_status:
+            return f"{self.complaint_id}: {self.from_status or '-'} -> {self.to_status}"
+        return f"{self.complaint_id}: {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Case history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Case history is append-only.")
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", _("From the customer")
+    OUTBOUND = "out", _("To the customer")
+
+
+class Correspondence(models.Model):
+    """A message to or from the customer, on any channel."""
+
+    complaint = models.ForeignKey(
+        Complaint,
+        verbose_name=_("complaint"),
+        on_delete=models.PROTECT,
+        related_name="correspondence",
+    )
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("message"))
+    customer_visible = models.BooleanField(_("visible to the customer"), default=True)
+    message_id = models.CharField(_("email Message-ID"), max_length=255, blank=True, db_index=True)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("correspondence")
+        verbose_name_plural = _("correspondence")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["complaint", "at"], name="corresp_complaint_at_idx")]
+
+    def __str__(self):
+        return (
+            f"{self.get_direction_display()} {self.get_channel_display()} {self.at:%Y-%m-%d %H:%M}"
+        )
+
+
+class CaseNote(models.Model):
+    """An internal, attributed note of facts found (COP-08). Never shown to the customer."""
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="notes"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    body = models.TextField(_("note"))
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("case note")
+        verbose_name_plural = _("case notes")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["complaint", "at"], name="casenote_complaint_at_idx")]
+
+    def __str__(self):
+        return f"Note by {self.author} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ThirdPartyCorrespondence(models.Model):
+    """Correspondence with a supplier or other third party about the complaint (COP-08)."""
+
+    complaint = models.ForeignKey(
+        Complaint,
+        verbose_name=_("complaint"),
+        on_delete=models.PROTECT,
+        related_name="third_party_correspondence",
+    )
+    third_party_name = models.CharField(_("third party"), max_length=200)
+    direction = models.CharField(
+        _("direction"),
+        max_length=3,
+        choices=[("in", _("From the third party")), ("out", _("To the third party"))],
+    )
+    body = models.TextField(_("message"))
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("third-party correspondence")
+        verbose_name_plural = _("third-party correspondence")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["complaint", "at"], name="thirdparty_complaint_at_idx")]
+
+    def __str__(self):
+        return f"{self.third_party_name} {self.at:%Y-%m-%d %H:%M}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Store uploads under the complaint's id with a random name; the original is kept apart."""
+    import uuid
+
+    return f"complaints/{instance.complaint_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file on the case: technical report, letter scan or customer upload (COP-06, COP-08)."""
+
+    class Kind(models.TextChoices):
+        TECHNICAL_REPORT = "technical_report", _("Technical report")
+        LETTER_SCAN = "letter_scan", _("Scanned letter")
+        CUSTOMER_UPLOAD = "customer_upload", _("Customer's file")
+        EMAIL_ATTACHMENT = "email_attachment", _("Email attachment")
+        LETTER_SENT = "letter_sent", _("Letter sent")
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="attachments"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    customer_visible = models.BooleanField(_("visible to the customer"), default=False)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["complaint", "at"], name="attachment_complaint_at_idx")]
+
+    def __str__(self):
+        return self.original_name
+
+
+class ReferenceCounter(models.Model):
+    """The last number handed out in one reference sequence (e.g. complaints of 2026)."""
+
+    scope = models.CharField(_("sequence"), max_length=40, unique=True)
+    last_value = models.PositiveBigIntegerField(_("last number issued"), default=0)
+
+    class Meta:
+        verbose_name = _("reference counter")
+        verbose_name_plural = _("reference counters")
+        ordering = ["scope"]
+
+    def __str__(self):
+        return f"{self.scope}: {self.last_value}"
+
+
+class Heartbeat(models.Model):
+    """The last time a periodic job ran: proves beat and a worker are alive."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    beat_at = models.DateTimeField(_("last beat"))
+    count = models.PositiveBigIntegerField(_("beats"), default=0)
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,123 @@
+"""The only writer of Complaint.status: guarded, locked, recorded moves through the graph."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from complaints.clocks import clocks_apply
+from complaints.domain.lifecycle import (
+    CLOSED_STATUSES,
+    Status,
+    check_transition,
+    is_reopen,
+)
+from complaints.models import CaseEvent, ClosureReason, Complaint
+from complaints.signals import complaint_status_changed
+
+
+def _enter(complaint: Complaint, *, current: Status, to: Status, at: datetime, closure_reason: str):
+    """Set the facts that entering `to` from `current` establishes."""
+    if current == Status.AWAITING_THIRD_PARTY:
+        complaint.awaiting_third_party_since = None
+    if to == Status.ACKNOWLEDGED:
+        complaint.acknowledged_at = complaint.acknowledged_at or at
+    elif to == Status.AWAITING_THIRD_PARTY:
+        complaint.awaiting_third_party_since = at
+    elif to == Status.RESPONDED:
+        complaint.responded_at = at
+        complaint.first_responded_at = complaint.first_responded_at or at
+    elif to == Status.RESOLVED_AT_FIRST_CONTACT:
+        complaint.first_responded_at = complaint.first_responded_at or at
+        complaint.closed_at = at
+        complaint.closure_reason = ClosureReason.RESOLVED_AT_FIRST_CONTACT
+    elif to == Status.CLOSED:
+        complaint.closed_at = at
+        complaint.closure_reason = closure_reason
+    elif to == Status.FORMAL:
+        complaint.formal_at = complaint.formal_at or at
+    if current in CLOSED_STATUSES and to not in CLOSED_STATUSES:
+        # Reopened or escalated: first_made_at and every clock from it stay (deadlines.md).
+        complaint.closed_at = None
+        complaint.closure_reason = ""
+
+
+@transaction.atomic
+def complaint_transition(
+    *,
+    complaint: Complaint,
+    to: Status | str,
+    actor,
+    reason: str,
+    at: datetime | None = None,
+    closure_reason: str = "",
+    extra: dict | None = None,
+) -> Complaint:
+    """Move `complaint` to status `to`, recompute its clocks and record who did it and why.
+
+    Locks the row, checks the move against the lifecycle graph (raising IllegalTransition
+    with a message naming the current status), writes the history row in the same
+    transaction and sends complaint_status_changed after commit. `actor` is None when the
+    system acts (a deadline job). Moving to the status it already has changes nothing.
+    """
+    to = Status(to)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("Give a reason for the change of status; it goes in the case history.")
+    if to == Status.CLOSED and closure_reason not in ClosureReason.values:
+        raise ValueError(
+            "Closing a complaint needs a closure reason: " + ", ".join(ClosureReason.values) + "."
+        )
+
+    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    current = Status(locked.status)
+    if current == to:
+        _refresh(complaint, locked)
+        return locked
+    check_transition(current, to)
+
+    at = at or timezone.now()
+    _enter(locked, current=current, to=to, at=at, closure_reason=closure_reason)
+    locked.status = to.value
+    changed_clocks = clocks_apply(locked)
+    locked.version += 1
+    locked.save()
+
+    details = dict(extra or {})
+    if is_reopen(current, to):
+        details["reopened"] = True
+    if closure_reason:
+        details["closure_reason"] = closure_reason
+    if changed_clocks:
+        details["clocks_changed"] = sorted(changed_clocks)
+    event = CaseEvent.objects.record(
+        complaint=locked,
+        kind=CaseEvent.Kind.STATUS_CHANGED,
+        actor=actor,
+        reason=reason,
+        from_status=current.value,
+        to_status=to.value,
+        at=at,
+        extra=details,
+    )
+    transaction.on_commit(
+        lambda: complaint_status_changed.send(
+            sender=Complaint,
+            complaint_id=locked.pk,
+            event_id=event.pk,
+            from_status=current.value,
+            to_status=to.value,
+        )
+    )
+    _refresh(complaint, locked)
+    return locked
+
+
+def _refresh(target: Complaint, source: Complaint) -> None:
+    """Copy the saved row's values onto the caller's instance so it is not stale."""
+    if target is source:
+        return
+    for field in Complaint._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
