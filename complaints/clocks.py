@@ -100,10 +100,16 @@ def clocks_compute(complaint) -> StoredClocks:
     # COP-10: the customer's 10 working days run from the later of our response and the
     # resolution being actioned; a proposed resolution not yet actioned holds the clock.
     auto_close = None
+    replied = bool(
+        complaint.last_customer_reply_at
+        and complaint.responded_at
+        and complaint.last_customer_reply_at >= complaint.responded_at
+    )
     if (
         status == Status.RESPONDED
         and complaint.responded_at
         and not complaint.resolution_awaiting_action
+        and not replied
     ):
         auto_close = deadlines.auto_close_at(
             complaint.responded_at,
@@ -133,4 +139,77 @@ def clocks_apply(complaint) -> list[str]:
         if getattr(complaint, field) != value:
             setattr(complaint, field, value)
             changed.append(field)
+    return changed
+
+
+def resolution_record(complaint, *, at: datetime) -> None:
+    """Note that the complaint was put right at `at`; before the target, that meets it (COP-14)."""
+    complaint.resolved_at = at
+    if complaint.resolution_target_met is None and at <= complaint.resolution_target_at:
+        complaint.resolution_target_met = True
+
+
+def alarms_for(complaint) -> dict[str, datetime]:
+    """Return the deadline jobs still to run for `complaint`, by kind, with when each is due.
+
+    A job drops out once the fact it records is set (e.g. response_overdue_at), so a
+    complaint's alarms are a pure function of its stored state.
+    """
+    from complaints.domain.lifecycle import OPEN_STATUSES
+    from complaints.models import AlarmKind
+
+    status = Status(complaint.status)
+    alarms: dict[str, datetime] = {}
+    if (
+        status in OPEN_STATUSES
+        and complaint.first_responded_at is None
+        and complaint.response_overdue_at is None
+    ):
+        alarms[AlarmKind.RESPONSE_OVERDUE] = complaint.response_due_at
+    promised = complaint.phone_promised_response_at
+    if status in OPEN_STATUSES and promised and complaint.phone_promise_missed_for != promised:
+        alarms[AlarmKind.PHONE_PROMISE] = promised
+    progress = complaint.progress_update_due_at
+    if progress and complaint.progress_reminded_for != progress:
+        alarms[AlarmKind.PROGRESS_UPDATE] = progress
+    if complaint.resolution_target_met is None:
+        alarms[AlarmKind.RESOLUTION_TARGET] = complaint.resolution_target_at
+    if complaint.auto_close_at:
+        alarms[AlarmKind.AUTO_CLOSE] = complaint.auto_close_at
+    if complaint.adr_checked_at is None:
+        alarms[AlarmKind.ADR_LETTER] = complaint.adr_eligible_at
+    if complaint.osc_warning_done_for != complaint.osc_warning_at:
+        alarms[AlarmKind.OSC_WARNING] = complaint.osc_warning_at
+    if complaint.osc_window_closed_for != complaint.osc_deadline_at:
+        alarms[AlarmKind.OSC_CLOSED] = complaint.osc_deadline_at
+    return alarms
+
+
+def alarms_sync(complaint) -> None:
+    """Make the stored DeadlineAlarm rows of a saved complaint match alarms_for()."""
+    from complaints.models import DeadlineAlarm
+
+    wanted = alarms_for(complaint)
+    existing = {a.kind: a for a in DeadlineAlarm.objects.filter(complaint=complaint)}
+    stale = [a.pk for kind, a in existing.items() if kind not in wanted]
+    if stale:
+        DeadlineAlarm.objects.filter(pk__in=stale).delete()
+    for kind, due in wanted.items():
+        alarm = existing.get(kind)
+        if alarm is None:
+            DeadlineAlarm.objects.create(complaint=complaint, kind=kind, due_at=due)
+        elif alarm.due_at != due:
+            DeadlineAlarm.objects.filter(pk=alarm.pk).update(due_at=due)
+
+
+def clocks_save(complaint, *, update_fields: list[str] | None = None) -> list[str]:
+    """Recompute the stored deadlines, save the complaint and re-arm its deadline jobs.
+
+    Callers hold the complaint's row lock (select_for_update) inside a transaction.
+    Returns the names of the deadlines that changed.
+    """
+    changed = clocks_apply(complaint)
+    complaint.version += 1
+    complaint.save()
+    alarms_sync(complaint)
     return changed

@@ -136,6 +136,14 @@ class Complaint(models.Model):
     deadlock_letter_received_at = models.DateTimeField(
         _("deadlock letter received"), null=True, blank=True
     )
+    resolved_at = models.DateTimeField(
+        _("resolved"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When it was last put right: closed, or responded with nothing awaiting action."
+        ),
+    )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     closure_reason = models.CharField(
         _("closure reason"), max_length=30, choices=ClosureReason.choices, blank=True
@@ -149,6 +157,42 @@ class Complaint(models.Model):
     adr_eligible_at = models.DateTimeField(_("ADR eligible from"))
     osc_deadline_at = models.DateTimeField(_("ombudsman referral deadline"))
     osc_warning_at = models.DateTimeField(_("ombudsman deadline warning"))
+
+    # What the deadline jobs found and did (each set once, by complaints.services.enforcement).
+    response_overdue_at = models.DateTimeField(
+        _("response overdue since"), null=True, blank=True, help_text=_("COP-12 breach flagged.")
+    )
+    phone_promise_missed_for = models.DateTimeField(
+        _("missed phone promise"),
+        null=True,
+        blank=True,
+        help_text=_("The promised response time that passed without contact (COP-04)."),
+    )
+    progress_reminded_for = models.DateTimeField(
+        _("progress reminder sent for"),
+        null=True,
+        blank=True,
+        help_text=_("The update due time the assignee was last reminded of (COP-13)."),
+    )
+    resolution_target_met = models.BooleanField(
+        _("resolution target met"), null=True, blank=True, help_text=_("COP-14.")
+    )
+    adr_checked_at = models.DateTimeField(
+        _("ADR point reached"), null=True, blank=True, help_text=_("COP-16 check done.")
+    )
+    adr_letter_sent_at = models.DateTimeField(_("ADR letter sent"), null=True, blank=True)
+    osc_warning_done_for = models.DateTimeField(
+        _("ombudsman warning handled for"),
+        null=True,
+        blank=True,
+        help_text=_("The warning time handled (warned, or no warning needed) (COP-18)."),
+    )
+    osc_window_closed_for = models.DateTimeField(
+        _("ombudsman window closed at"),
+        null=True,
+        blank=True,
+        help_text=_("The referral deadline that has passed (COP-18)."),
+    )
 
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -166,27 +210,9 @@ class Complaint(models.Model):
             models.Index(fields=["department", "status"], name="complaint_queue_idx"),
             models.Index(fields=["assignee", "status"], name="complaint_assignee_idx"),
             models.Index(fields=["status"], name="complaint_status_idx"),
-            # The deadline jobs' range scans ("everything due by now not yet done").
-            models.Index(
-                fields=["response_due_at"],
-                condition=models.Q(first_responded_at__isnull=True),
-                name="complaint_response_due_idx",
-            ),
-            models.Index(
-                fields=["progress_update_due_at"],
-                condition=models.Q(progress_update_due_at__isnull=False),
-                name="complaint_progress_due_idx",
-            ),
-            models.Index(
-                fields=["auto_close_at"],
-                condition=models.Q(auto_close_at__isnull=False),
-                name="complaint_auto_close_idx",
-            ),
-            models.Index(fields=["resolution_target_at"], name="complaint_resolution_idx"),
-            models.Index(fields=["adr_eligible_at"], name="complaint_adr_idx"),
-            models.Index(fields=["osc_warning_at"], name="complaint_osc_warning_idx"),
-            models.Index(fields=["osc_deadline_at"], name="complaint_osc_deadline_idx"),
-            models.Index(fields=["phone_promised_response_at"], name="complaint_phone_promise_idx"),
+            # Queue views sort and filter on these; the jobs use DeadlineAlarm.due_at.
+            models.Index(fields=["response_due_at"], name="complaint_response_due_idx"),
+            models.Index(fields=["first_made_at"], name="complaint_first_made_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -209,6 +235,13 @@ class Complaint(models.Model):
     @property
     def status_enum(self) -> Status:
         return Status(self.status)
+
+    @property
+    def osc_window_closed(self) -> bool:
+        """Whether the ombudsman referral deadline has passed (COP-18)."""
+        return self.osc_window_closed_for is not None and (
+            self.osc_window_closed_for == self.osc_deadline_at
+        )
 
 
 class CaseEventQuerySet(models.QuerySet):
@@ -481,3 +514,205 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AlarmKind(models.TextChoices):
+    """The deadline jobs, one per clock of the Code that makes the system act."""
+
+    RESPONSE_OVERDUE = "response_overdue", _("Response overdue (COP-12)")
+    PHONE_PROMISE = "phone_promise", _("Phone promise missed (COP-04)")
+    PROGRESS_UPDATE = "progress_update", _("Progress update due (COP-13)")
+    RESOLUTION_TARGET = "resolution_target", _("Resolution target (COP-14)")
+    AUTO_CLOSE = "auto_close", _("Auto-close (COP-10)")
+    ADR_LETTER = "adr_letter", _("ADR point (COP-16)")
+    OSC_WARNING = "osc_warning", _("Ombudsman deadline warning (COP-18)")
+    OSC_CLOSED = "osc_closed", _("Ombudsman window closes (COP-18)")
+
+
+class DeadlineAlarm(models.Model):
+    """A pending job for one clock of one complaint: the sweep fires those due by now.
+
+    Derived from the complaint's stored deadlines and facts by complaints.clocks; a fired
+    alarm is removed in the same transaction as the action it caused, so the sweep's
+    work grows with what is due, never with the number of complaints.
+    """
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.CASCADE, related_name="alarms"
+    )
+    kind = models.CharField(_("job"), max_length=30, choices=AlarmKind.choices)
+    due_at = models.DateTimeField(_("due"))
+
+    class Meta:
+        verbose_name = _("deadline alarm")
+        verbose_name_plural = _("deadline alarms")
+        ordering = ["due_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["complaint", "kind"], name="alarm_one_per_kind"),
+        ]
+        indexes = [models.Index(fields=["due_at", "id"], name="alarm_due_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class NoticeKind(models.TextChoices):
+    """Written notices to the customer."""
+
+    RESPONSE = "response", _("Our response (COP-09)")
+    AUTO_CLOSED = "auto_closed", _("Complaint closed: how to reopen or escalate (COP-10)")
+    ADR_LETTER = "adr_letter", _("Your right to ADR (COP-16)")
+    OSC_WARNING = "osc_warning", _("Ombudsman referral deadline approaching (COP-18)")
+    PROGRESS_UPDATE = "progress_update", _("Progress update (COP-13)")
+
+
+class Notice(models.Model):
+    """One notice to the customer about one deadline: at most one per complaint, kind and deadline."""
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="notices"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=NoticeKind.choices)
+    deadline_at = models.DateTimeField(
+        _("for the deadline"), help_text=_("The deadline or event time the notice is about.")
+    )
+    contact_method = models.CharField(
+        _("agreed contact method"), max_length=10, choices=ContactMethod.choices
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["complaint", "kind", "deadline_at"], name="notice_once_per_deadline"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.complaint_id}"
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    PORTAL = "portal", _("Portal message")
+    POST = "post", _("Letter by post")
+    PHONE = "phone", _("Telephone call by staff")
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENDING = "sending", _("Being sent")
+    TO_POST = "to_post", _("Printed, waiting to be posted")
+    TO_CALL = "to_call", _("Waiting for staff to call")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed: needs staff attention")
+
+
+class OutboxMessage(models.Model):
+    """One delivery of a notice on one channel, written with the notice, sent after commit."""
+
+    notice = models.ForeignKey(
+        Notice, verbose_name=_("notice"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=DeliveryChannel.choices)
+    recipient = models.CharField(_("to"), max_length=500, blank=True)
+    state = models.CharField(
+        _("delivery state"),
+        max_length=10,
+        choices=DeliveryState.choices,
+        default=DeliveryState.PENDING,
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    message_id = models.CharField(_("email Message-ID"), max_length=255, blank=True)
+    letter = models.ForeignKey(
+        Attachment,
+        verbose_name=_("letter (PDF)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("posted or called by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outbox")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "channel"], name="outbox_once_per_channel"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state__in=["pending", "sending"]),
+                name="outbox_due_idx",
+            ),
+            models.Index(fields=["state", "created_at"], name="outbox_state_idx"),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.get_channel_display()} to {self.recipient or '-'} ({self.get_state_display()})"
+        )
+
+
+class StaffAlert(models.Model):
+    """An alert to a department queue, the managers or an assignee: at most one per breach."""
+
+    class Audience(models.TextChoices):
+        DEPARTMENT = "department", _("Department queue")
+        MANAGERS = "managers", _("Managers")
+        ASSIGNEE = "assignee", _("Assigned member of staff")
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="alerts"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=AlarmKind.choices)
+    deadline_at = models.DateTimeField(_("for the deadline"))
+    audience = models.CharField(_("to"), max_length=12, choices=Audience.choices)
+    department = models.CharField(_("department"), max_length=20, choices=Department.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("member of staff"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="alerts",
+    )
+    message = models.CharField(_("message"), max_length=300)
+    created_at = models.DateTimeField(_("raised"), default=timezone.now)
+    seen_at = models.DateTimeField(_("seen"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staff alert")
+        verbose_name_plural = _("staff alerts")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["complaint", "kind", "deadline_at", "audience"],
+                name="alert_once_per_breach",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["audience", "department", "seen_at"], name="alert_queue_idx"),
+        ]
+
+    def __str__(self):
+        return self.message

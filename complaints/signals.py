@@ -9,3 +9,5 @@ from django.dispatch import Signal
 complaint_logged = Signal()
 # Sent on commit with complaint_id, event_id, from_status and to_status.
 complaint_status_changed = Signal()
+# Sent on commit with message_id when an outbox message is ready to deliver.
+outbox_message_queued = Signal()

@@ -1,10 +1,13 @@
-"""Celery tasks: thin wrappers that call one service each."""
+"""Celery tasks: thin wrappers that call one service each. Schedules: config/schedule.py."""
 
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
+from complaints.services.enforcement import deadlines_sweep, sweep_seconds_budget
 from complaints.services.heartbeat import heartbeat_record
+from complaints.services.outbox import outbox_deliver, outbox_due_ids
 
 logger = logging.getLogger(__name__)
 
@@ -14,3 +17,28 @@ def heartbeat():
     """Record that beat scheduled and a worker ran this job."""
     beat = heartbeat_record()
     logger.info("heartbeat #%s at %s: worker and beat are running", beat.count, beat.beat_at)
+
+
+@shared_task(name="complaints.tasks.enforce_deadlines", ignore_result=True)
+def enforce_deadlines():
+    """Fire every deadline alarm due by now (safe to run twice, or after downtime)."""
+    for action in deadlines_sweep(max_seconds=sweep_seconds_budget()):
+        logger.info("%s", action)
+
+
+@shared_task(name="complaints.tasks.outbox_dispatch", ignore_result=True)
+def outbox_dispatch():
+    """Deliver every queued notice that is due, including retries and expired claims."""
+    for message_id in outbox_due_ids(now=timezone.now()):
+        outbox_deliver(message_id=message_id)
+
+
+@shared_task(name="complaints.tasks.outbox_deliver", ignore_result=True)
+def outbox_deliver_one(message_id: int):
+    """Deliver one notice straight after the transaction that queued it commits."""
+    outbox_deliver(message_id=message_id)
+
+
+def outbox_enqueue(sender, *, message_id: int, **kwargs):
+    """Ask a worker to deliver a newly queued message now; the outbox sweep is the fallback."""
+    outbox_deliver_one.delay(message_id)

@@ -12,4 +12,18 @@ def beat_schedule() -> dict:
             "task": "complaints.tasks.heartbeat",
             "schedule": settings.REDRESS_HEARTBEAT_SECONDS,
         },
+        # Every clock of the Code (COP-04, 10, 12, 13, 14, 16, 18). The deadlines are
+        # stored, so a sweep does "everything due by now"; a minute means no deadline is
+        # acted on more than a minute late, and a missed run is caught up by the next.
+        "enforce-deadlines": {
+            "task": "complaints.tasks.enforce_deadlines",
+            "schedule": settings.REDRESS_SWEEP_SECONDS,
+        },
+        # Notices are normally sent straight after commit; this catches retries (with
+        # backoff), a worker that died mid-send, and anything queued while the broker was
+        # down.
+        "outbox-dispatch": {
+            "task": "complaints.tasks.outbox_dispatch",
+            "schedule": settings.REDRESS_OUTBOX_SECONDS,
+        },
     }

@@ -9,7 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ContactMethod, Customer
-from complaints.clocks import clocks_apply, policy_for_new_complaint
+from complaints.clocks import (
+    alarms_sync,
+    clocks_apply,
+    clocks_save,
+    policy_for_new_complaint,
+)
 from complaints.models import CaseEvent, Channel, Complaint, Department
 from complaints.services.references import complaint_reference_next
 from complaints.signals import complaint_logged
@@ -76,6 +81,7 @@ def complaint_log(
     )
     clocks_apply(complaint)
     complaint.save(force_insert=True)
+    alarms_sync(complaint)
     event = CaseEvent.objects.record(
         complaint=complaint,
         kind=CaseEvent.Kind.LOGGED,
@@ -112,9 +118,7 @@ def complaint_first_made_change(
         return locked
     previous = locked.first_made_at
     locked.first_made_at = first_made_at
-    changed = clocks_apply(locked)
-    locked.version += 1
-    locked.save()
+    changed = clocks_save(locked)
     CaseEvent.objects.record(
         complaint=locked,
         kind=CaseEvent.Kind.FIRST_MADE_CHANGED,

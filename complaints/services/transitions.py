@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from complaints.clocks import clocks_apply
+from complaints.clocks import clocks_save, resolution_record
 from complaints.domain.lifecycle import (
     CLOSED_STATUSES,
     Status,
@@ -42,6 +42,14 @@ def _enter(complaint: Complaint, *, current: Status, to: Status, at: datetime, c
         # Reopened or escalated: first_made_at and every clock from it stay (deadlines.md).
         complaint.closed_at = None
         complaint.closure_reason = ""
+    # COP-14: put right when closed, or when our response needs no further action.
+    if to in CLOSED_STATUSES:
+        # Closing after a response that already put things right keeps that earlier time.
+        resolution_record(complaint, at=complaint.resolved_at or at)
+    elif to == Status.RESPONDED and not complaint.resolution_awaiting_action:
+        resolution_record(complaint, at=at)
+    elif to in (Status.INVESTIGATING, Status.AWAITING_THIRD_PARTY, Status.FORMAL):
+        complaint.resolved_at = None
 
 
 @transaction.atomic
@@ -81,9 +89,7 @@ def complaint_transition(
     at = at or timezone.now()
     _enter(locked, current=current, to=to, at=at, closure_reason=closure_reason)
     locked.status = to.value
-    changed_clocks = clocks_apply(locked)
-    locked.version += 1
-    locked.save()
+    changed_clocks = clocks_save(locked)
 
     details = dict(extra or {})
     if is_reopen(current, to):

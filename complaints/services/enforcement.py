@@ -1,0 +1,358 @@
+"""The deadline jobs: fire every alarm due by now, each exactly once (COP-04, 10, 12-14, 16, 18).
+
+A sweep selects DeadlineAlarm rows by their indexed due time ("everything due by now not
+yet done"), so a missed run is caught up by the next, and a second beat or worker finds
+nothing left to do. Each alarm is handled in its own transaction with the complaint row
+locked: the action, its history row, its notice and outbox rows, and the removal of the
+alarm commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from complaints.clocks import alarms_for, alarms_sync, clocks_save
+from complaints.domain import deadlines
+from complaints.domain.lifecycle import CLOSED_STATUSES, Status
+from complaints.models import (
+    AlarmKind,
+    CaseEvent,
+    ClosureReason,
+    Complaint,
+    DeadlineAlarm,
+    NoticeKind,
+    StaffAlert,
+)
+from complaints.services.notices import notice_send
+from complaints.services.transitions import complaint_transition
+
+
+@dataclass(frozen=True)
+class SweepAction:
+    """One thing a sweep did (or, in a dry run, would do) to one complaint."""
+
+    reference: str
+    kind: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.text}"
+
+
+def _department_label(complaint: Complaint) -> str:
+    return complaint.get_department_display().split(" (")[0].lower()
+
+
+def _alert(complaint: Complaint, *, kind: str, deadline_at: datetime, audience: str, message: str):
+    StaffAlert.objects.get_or_create(
+        complaint=complaint,
+        kind=kind,
+        deadline_at=deadline_at,
+        audience=audience,
+        defaults={
+            "department": complaint.department,
+            "recipient": complaint.assignee if audience == StaffAlert.Audience.ASSIGNEE else None,
+            "message": message[:300],
+        },
+    )
+
+
+def _clock_event(complaint: Complaint, *, reason: str, due_at: datetime, now: datetime, **extra):
+    CaseEvent.objects.record(
+        complaint=complaint,
+        kind=CaseEvent.Kind.CLOCK,
+        actor=None,
+        reason=reason,
+        at=now,
+        extra={"due_at": due_at.isoformat(), **extra},
+    )
+
+
+def _written_by(notice) -> str:
+    if notice is None:
+        return "already sent"
+    channels = [d.get_channel_display().lower() for d in notice.deliveries.all()]
+    return "by " + " and ".join(channels)
+
+
+def _local(t: datetime) -> str:
+    return timezone.localtime(t).strftime("%a %d %b %Y %H:%M")
+
+
+def _response_overdue(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+    """COP-12: flag the breach; alert the department queue and the managers once."""
+    complaint.response_overdue_at = due_at
+    dept = _department_label(complaint)
+    message = f"{complaint.reference}: response was due {_local(due_at)} and has not been sent."
+    for audience in (StaffAlert.Audience.DEPARTMENT, StaffAlert.Audience.MANAGERS):
+        _alert(
+            complaint,
+            kind=AlarmKind.RESPONSE_OVERDUE,
+            deadline_at=due_at,
+            audience=audience,
+            message=message,
+        )
+    _clock_event(
+        complaint,
+        reason=f"Response overdue (COP-12): was due {_local(due_at)}.",
+        due_at=due_at,
+        now=now,
+    )
+    return f"response overdue: alerted {dept} and managers"
+
+
+def _phone_promise(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+    """COP-04: a promised call-back time passed with no contact; alert as for COP-12."""
+    complaint.phone_promise_missed_for = due_at
+    dept = _department_label(complaint)
+    message = f"{complaint.reference}: we promised the customer a response by {_local(due_at)}."
+    for audience in (StaffAlert.Audience.DEPARTMENT, StaffAlert.Audience.MANAGERS):
+        _alert(
+            complaint,
+            kind=AlarmKind.PHONE_PROMISE,
+            deadline_at=due_at,
+            audience=audience,
+            message=message,
+        )
+    _clock_event(
+        complaint,
+        reason=f"Phone promise missed (COP-04): promised {_local(due_at)}.",
+        due_at=due_at,
+        now=now,
+    )
+    return f"phone promise missed: alerted {dept} and managers"
+
+
+def _progress_update(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+    """COP-13: remind the assignee (or the department, if nobody has it) that an update is due."""
+    complaint.progress_reminded_for = due_at
+    audience = (
+        StaffAlert.Audience.ASSIGNEE if complaint.assignee_id else StaffAlert.Audience.DEPARTMENT
+    )
+    who = str(complaint.assignee) if complaint.assignee_id else _department_label(complaint)
+    why = (
+        "a third party is awaited"
+        if complaint.status == Status.AWAITING_THIRD_PARTY
+        else "the response is late"
+    )
+    message = f"{complaint.reference}: a progress update to the customer was due {_local(due_at)} ({why})."
+    _alert(
+        complaint,
+        kind=AlarmKind.PROGRESS_UPDATE,
+        deadline_at=due_at,
+        audience=audience,
+        message=message,
+    )
+    _clock_event(
+        complaint,
+        reason=f"Progress update due (COP-13) while {why}: reminded {who}.",
+        due_at=due_at,
+        now=now,
+    )
+    return f"progress update due: reminded {who}"
+
+
+def _resolution_target(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+    """COP-14: record whether the complaint was resolved by the target; nothing closes."""
+    met = complaint.resolved_at is not None and complaint.resolved_at <= due_at
+    complaint.resolution_target_met = met
+    word = "met" if met else "missed"
+    _clock_event(
+        complaint,
+        reason=f"Resolution target (COP-14) {word}: target was {_local(due_at)}.",
+        due_at=due_at,
+        now=now,
+        met=met,
+    )
+    return f"resolution target {word}"
+
+
+def _auto_close(complaint: Complaint, due_at: datetime, now: datetime) -> str | None:
+    """COP-10: close as deemed resolved when no reply came by the deadline; tell the customer."""
+    if (
+        complaint.status != Status.RESPONDED
+        or complaint.resolution_awaiting_action
+        or (
+            complaint.last_customer_reply_at
+            and complaint.last_customer_reply_at >= complaint.responded_at
+        )
+    ):
+        return None  # the clock should not be running; alarms_sync drops it
+    complaint_transition(
+        complaint=complaint,
+        to=Status.CLOSED,
+        actor=None,
+        reason="Deemed resolved: no reply within 10 working days of our response (COP-10).",
+        at=due_at,
+        closure_reason=ClosureReason.DEEMED_RESOLVED,
+        extra={"recorded_at": now.isoformat()},
+    )
+    notice = notice_send(complaint=complaint, kind=NoticeKind.AUTO_CLOSED, deadline_at=due_at)
+    return f"auto-closed as deemed resolved: told the customer {_written_by(notice)}"
+
+
+def _adr_letter(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+    """COP-16: at the ADR point, send an eligible customer with an open complaint the ADR letter."""
+    complaint.adr_checked_at = now
+    policy = deadlines.policy_by_key(complaint.policy_key)
+    customer = complaint.customer
+    resolved_by_then = (
+        complaint.status in {s.value for s in CLOSED_STATUSES}
+        and complaint.closed_at is not None
+        and complaint.closed_at <= due_at
+    )
+    if resolved_by_then:
+        reason, text = (
+            "complaint was closed before the ADR point; no letter",
+            "ADR point: already closed, no letter",
+        )
+    elif not deadlines.adr_customer_eligible(
+        customer.customer_type, customer.employee_count, policy=policy
+    ):
+        reason = (
+            f"customer is a business with {customer.employee_count} employees, more than "
+            f"{policy.adr_max_employees} ({policy.key}); no letter"
+        )
+        text = "ADR point: customer not eligible, no letter"
+    else:
+        notice = notice_send(complaint=complaint, kind=NoticeKind.ADR_LETTER, deadline_at=due_at)
+        complaint.adr_letter_sent_at = now
+        reason = "ADR letter sent"
+        text = f"ADR letter sent {_written_by(notice)}"
+    _clock_event(
+        complaint,
+        reason=f"ADR point (COP-16) reached {_local(due_at)}: {reason}.",
+        due_at=due_at,
+        now=now,
+    )
+    return text
+
+
+def _osc_warning(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+    """COP-18: four weeks before the referral deadline, warn a customer told of their ADR right."""
+    complaint.osc_warning_done_for = due_at
+    policy = deadlines.policy_by_key(complaint.policy_key)
+    customer = complaint.customer
+    told = (
+        complaint.adr_letter_sent_at is not None
+        or complaint.deadlock_letter_received_at is not None
+    )
+    eligible = deadlines.adr_customer_eligible(
+        customer.customer_type, customer.employee_count, policy=policy
+    )
+    if told and eligible:
+        notice = notice_send(complaint=complaint, kind=NoticeKind.OSC_WARNING, deadline_at=due_at)
+        text = f"ombudsman deadline warning sent {_written_by(notice)}"
+    else:
+        text = "ombudsman deadline warning not needed (customer was not sent an ADR or deadlock letter)"
+    _clock_event(
+        complaint, reason=f"Ombudsman deadline warning (COP-18): {text}.", due_at=due_at, now=now
+    )
+    return text
+
+
+def _osc_closed(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+    """COP-18: after the referral deadline, show the ADR window as closed."""
+    complaint.osc_window_closed_for = due_at
+    _clock_event(
+        complaint,
+        reason=f"Ombudsman referral window closed {_local(due_at)} (COP-18). The customer can still go to court.",
+        due_at=due_at,
+        now=now,
+    )
+    return "ombudsman window closed"
+
+
+HANDLERS: dict[str, Callable[[Complaint, datetime, datetime], str | None]] = {
+    AlarmKind.RESPONSE_OVERDUE: _response_overdue,
+    AlarmKind.PHONE_PROMISE: _phone_promise,
+    AlarmKind.PROGRESS_UPDATE: _progress_update,
+    AlarmKind.RESOLUTION_TARGET: _resolution_target,
+    AlarmKind.AUTO_CLOSE: _auto_close,
+    AlarmKind.ADR_LETTER: _adr_letter,
+    AlarmKind.OSC_WARNING: _osc_warning,
+    AlarmKind.OSC_CLOSED: _osc_closed,
+}
+
+
+class _DryRun(Exception):
+    """Raised to roll back one alarm's transaction in a dry run."""
+
+
+def alarm_fire(*, alarm_id: int, now: datetime, dry_run: bool = False) -> SweepAction | None:
+    """Fire one due alarm if it is still pending; return what was done, or None."""
+    alarm = DeadlineAlarm.objects.filter(pk=alarm_id, due_at__lte=now).first()
+    if alarm is None:
+        return None
+    action = None
+    try:
+        with transaction.atomic():
+            # Lock order everywhere: the complaint row first, then its alarms.
+            complaint = (
+                Complaint.objects.select_for_update()
+                .select_related("customer", "assignee")
+                .get(pk=alarm.complaint_id)
+            )
+            current = DeadlineAlarm.objects.filter(pk=alarm.pk, due_at__lte=now).first()
+            if current is None:
+                return None  # another worker fired it, or the clock moved
+            if alarms_for(complaint).get(current.kind) != current.due_at:
+                alarms_sync(complaint)  # stale: the complaint's state has moved on
+                return None
+            text = HANDLERS[current.kind](complaint, current.due_at, now)
+            # Saving the fact the handler recorded drops this alarm (alarms_for no longer
+            # lists it) in the same transaction.
+            clocks_save(complaint)
+            if text:
+                action = SweepAction(complaint.reference, current.kind, text)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return action
+
+
+def deadlines_sweep(
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    batch_size: int = 500,
+    max_seconds: float | None = None,
+) -> list[SweepAction]:
+    """Fire every alarm due by `now`, oldest first; return what was done.
+
+    Reads due alarms in keyset-paged batches from the due-time index, so the cost grows
+    with the number due, not with the number of complaints. Stops early after
+    `max_seconds` (the next sweep carries on from there).
+    """
+    now = now or timezone.now()
+    started = time.monotonic()
+    actions: list[SweepAction] = []
+    after = (None, 0)
+    while True:
+        page = DeadlineAlarm.objects.filter(due_at__lte=now)
+        if after[0] is not None:
+            page = page.filter(due_at__gte=after[0]).exclude(due_at=after[0], pk__lte=after[1])
+        rows = list(page.order_by("due_at", "pk").values_list("pk", "due_at")[:batch_size])
+        if not rows:
+            break
+        for pk, _due in rows:
+            action = alarm_fire(alarm_id=pk, now=now, dry_run=dry_run)
+            if action:
+                actions.append(action)
+        after = rows[-1][1], rows[-1][0]
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
+            break
+    return actions
+
+
+def sweep_seconds_budget() -> float:
+    """Return how long one beat-triggered sweep may run before leaving the rest to the next."""
+    return max(settings.CELERY_TASK_SOFT_TIME_LIMIT - 30, 30)

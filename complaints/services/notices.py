@@ -1,0 +1,130 @@
+"""Notices to customers: written once per complaint, kind and deadline, delivered via the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+
+from complaints.domain.notices import delivery_channels
+from complaints.domain.wording import moment_words
+from complaints.models import (
+    CaseEvent,
+    Complaint,
+    DeliveryChannel,
+    DeliveryState,
+    Department,
+    Notice,
+    NoticeKind,
+    OutboxMessage,
+)
+from complaints.signals import outbox_message_queued
+
+SUBJECTS = {
+    NoticeKind.RESPONSE: "Our response to your complaint {ref}",
+    NoticeKind.PROGRESS_UPDATE: "Your complaint {ref}: progress update",
+    NoticeKind.AUTO_CLOSED: "Your complaint {ref} has been closed",
+    NoticeKind.ADR_LETTER: "Your complaint {ref}: your right to an independent review (ADR)",
+    NoticeKind.OSC_WARNING: "Your complaint {ref}: four weeks left to refer it to the ombudsman",
+}
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def notice_context(complaint: Complaint, **extra) -> dict:
+    """Return what every notice template may use: the case, the company, the key dates."""
+    tz = _tz()
+    company = settings.REDRESS_COMPANY
+    contact_email = (
+        company["accounts_email"]
+        if complaint.department == Department.ACCOUNTS
+        else company["support_email"]
+    )
+    return {
+        "complaint": complaint,
+        "customer": complaint.customer,
+        "company": company,
+        "adr_scheme": settings.REDRESS_ADR_SCHEME,
+        "contact_email": contact_email,
+        "first_made_on": moment_words(complaint.first_made_at, tz),
+        "osc_deadline": moment_words(complaint.osc_deadline_at, tz),
+        "responded_on": moment_words(complaint.responded_at, tz) if complaint.responded_at else "",
+        **extra,
+    }
+
+
+def _recipient(channel: str, complaint: Complaint) -> str:
+    customer = complaint.customer
+    if channel == DeliveryChannel.EMAIL:
+        return customer.email
+    if channel == DeliveryChannel.POST:
+        return f"{customer.name}\n{customer.postal_address}"
+    if channel == DeliveryChannel.PHONE:
+        return customer.phone
+    return customer.user.email if customer.user_id else ""
+
+
+@transaction.atomic
+def notice_send(
+    *, complaint: Complaint, kind: str, deadline_at: datetime, actor=None, **context
+) -> Notice | None:
+    """Write the notice `kind` about `deadline_at` and queue its deliveries, at most once.
+
+    Goes by the complaint's agreed contact method (COP-04, COP-13). Returns None when the
+    same notice already exists (the database's unique constraint decides). Delivery
+    happens after commit, from the outbox, with retries.
+    """
+    customer = complaint.customer
+    channels = delivery_channels(
+        complaint.agreed_contact_method,
+        has_email=bool(customer.email),
+        has_postal_address=bool(customer.postal_address.strip()),
+        has_portal_login=bool(customer.user_id),
+    )
+    body = render_to_string(f"notices/{kind}.txt", notice_context(complaint, **context)).strip()
+    try:
+        with transaction.atomic():
+            notice = Notice.objects.create(
+                complaint=complaint,
+                kind=kind,
+                deadline_at=deadline_at,
+                contact_method=complaint.agreed_contact_method,
+                subject=SUBJECTS[kind].format(ref=complaint.reference),
+                body=body,
+            )
+    except IntegrityError:
+        return None
+    messages = [
+        OutboxMessage.objects.create(
+            notice=notice,
+            channel=channel,
+            recipient=_recipient(channel, complaint),
+            state=DeliveryState.TO_CALL
+            if channel == DeliveryChannel.PHONE
+            else DeliveryState.PENDING,
+        )
+        for channel in channels
+    ]
+    CaseEvent.objects.record(
+        complaint=complaint,
+        kind=CaseEvent.Kind.NOTICE,
+        actor=actor,
+        reason=f"{notice.get_kind_display()}: queued by "
+        + ", ".join(DeliveryChannel(m.channel).label.lower() for m in messages)
+        + ".",
+        extra={"notice_id": notice.pk, "channels": list(channels)},
+    )
+    for message in messages:
+        if message.state == DeliveryState.PENDING:
+            transaction.on_commit(
+                lambda pk=message.pk: outbox_message_queued.send(
+                    sender=OutboxMessage, message_id=pk
+                ),
+                robust=True,
+            )
+    return notice

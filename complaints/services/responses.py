@@ -1,0 +1,243 @@
+"""What staff and customers say on a case: our response, updates, replies (COP-04, 09, 10, 13)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from complaints.clocks import clocks_save, resolution_record
+from complaints.domain.lifecycle import CLOSED_STATUSES, Status
+from complaints.models import CaseEvent, Complaint, Correspondence, Direction, NoticeKind
+from complaints.services.notices import notice_send
+from complaints.services.transitions import complaint_transition
+
+
+def _lock(complaint: Complaint) -> Complaint:
+    return Complaint.objects.select_for_update().select_related("customer").get(pk=complaint.pk)
+
+
+def _required(value: str, field: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: message})
+    return value
+
+
+@transaction.atomic
+def complaint_respond(
+    *,
+    complaint: Complaint,
+    actor,
+    findings: str,
+    fault_found: bool,
+    remedy_done: str = "",
+    resolution_proposed: str = "",
+    at: datetime | None = None,
+) -> Complaint:
+    """Send our response (COP-09): findings, fault or not, the remedy done or resolution proposed.
+
+    A proposed resolution not yet actioned holds the auto-close clock until it is (COP-10).
+    """
+    findings = _required(findings, "findings", "Write what the investigation found.")
+    if fault_found and not (remedy_done.strip() or resolution_proposed.strip()):
+        raise ValidationError(
+            {"remedy_done": "Where we were at fault, say how it was put right or what we propose."}
+        )
+    at = at or timezone.now()
+    locked = _lock(complaint)
+    parts = [f"What we found: {findings}"]
+    parts.append("We found a fault on our side." if fault_found else "We did not find a fault.")
+    if remedy_done.strip():
+        parts.append(f"What we have done to put it right: {remedy_done.strip()}")
+    if resolution_proposed.strip():
+        parts.append(f"What we propose: {resolution_proposed.strip()}")
+    text = "\n\n".join(parts)
+    locked.resolution_awaiting_action = bool(resolution_proposed.strip())
+    locked.phone_promised_response_at = None  # the promise is kept by responding
+    locked.save(update_fields=["resolution_awaiting_action", "phone_promised_response_at"])
+    Correspondence.objects.create(
+        complaint=locked,
+        direction=Direction.OUTBOUND,
+        channel=_channel_for(locked),
+        subject=f"Our response to your complaint {locked.reference}",
+        body=text,
+        at=at,
+        recorded_by=actor,
+    )
+    complaint_transition(
+        complaint=locked,
+        to=Status.RESPONDED,
+        actor=actor,
+        reason="Response sent: " + ("fault found." if fault_found else "no fault found."),
+        at=at,
+        extra={"fault_found": fault_found, "resolution_proposed": bool(resolution_proposed)},
+    )
+    auto_close = locked.auto_close_at
+    notice_send(
+        complaint=locked,
+        kind=NoticeKind.RESPONSE,
+        deadline_at=at,
+        actor=actor,
+        text=text,
+        auto_close_words=_words(auto_close) if auto_close else "",
+    )
+    _copy(complaint, locked)
+    return locked
+
+
+@transaction.atomic
+def complaint_resolution_action(
+    *, complaint: Complaint, actor, note: str, at: datetime | None = None
+) -> Complaint:
+    """Record that the proposed resolution has been actioned; the auto-close clock starts (COP-10)."""
+    note = _required(note, "note", "Say what was done.")
+    at = at or timezone.now()
+    locked = _lock(complaint)
+    if not locked.resolution_awaiting_action:
+        raise ValidationError("There is no proposed resolution waiting to be actioned.")
+    locked.resolution_awaiting_action = False
+    locked.resolution_actioned_at = at
+    resolution_record(locked, at=at)
+    changed = clocks_save(locked)
+    CaseEvent.objects.record(
+        complaint=locked,
+        kind=CaseEvent.Kind.CLOCK,
+        actor=actor,
+        reason=f"Resolution actioned: {note}",
+        at=at,
+        extra={"clocks_changed": sorted(changed)},
+    )
+    _copy(complaint, locked)
+    return locked
+
+
+@transaction.atomic
+def complaint_customer_reply(
+    *,
+    complaint: Complaint,
+    body: str,
+    channel: str,
+    actor=None,
+    at: datetime | None = None,
+    message_id: str = "",
+) -> Complaint:
+    """Record a reply from the customer; it stops the auto-close clock or reopens the case (COP-10)."""
+    body = _required(body, "body", "Write the customer's message.")
+    at = at or timezone.now()
+    locked = _lock(complaint)
+    Correspondence.objects.create(
+        complaint=locked,
+        direction=Direction.INBOUND,
+        channel=channel,
+        body=body,
+        at=at,
+        recorded_by=actor,
+        message_id=message_id,
+    )
+    locked.last_customer_reply_at = at
+    locked.save(update_fields=["last_customer_reply_at"])
+    status = Status(locked.status)
+    if status == Status.RESPONDED:
+        complaint_transition(
+            complaint=locked,
+            to=Status.INVESTIGATING,
+            actor=actor,
+            reason="The customer replied to our response; back to staff (COP-10).",
+            at=at,
+        )
+    elif status in CLOSED_STATUSES:
+        complaint_transition(
+            complaint=locked,
+            to=Status.INVESTIGATING,
+            actor=actor,
+            reason="The customer replied after the complaint was closed: reopened (COP-10).",
+            at=at,
+        )
+    else:
+        clocks_save(locked)
+        CaseEvent.objects.record(
+            complaint=locked,
+            kind=CaseEvent.Kind.CORRESPONDENCE,
+            actor=actor,
+            reason="The customer sent a message.",
+            at=at,
+        )
+    _copy(complaint, locked)
+    return locked
+
+
+@transaction.atomic
+def complaint_progress_update(
+    *, complaint: Complaint, actor, text: str, at: datetime | None = None
+) -> Complaint:
+    """Send the customer a progress update by the agreed method; the next falls due later (COP-13)."""
+    text = _required(text, "text", "Write the update for the customer.")
+    at = at or timezone.now()
+    locked = _lock(complaint)
+    locked.last_progress_update_at = at
+    locked.phone_promised_response_at = None  # contact made: the call-back promise is kept
+    Correspondence.objects.create(
+        complaint=locked,
+        direction=Direction.OUTBOUND,
+        channel=_channel_for(locked),
+        subject=f"Progress update on your complaint {locked.reference}",
+        body=text,
+        at=at,
+        recorded_by=actor,
+    )
+    clocks_save(locked)
+    CaseEvent.objects.record(
+        complaint=locked,
+        kind=CaseEvent.Kind.CORRESPONDENCE,
+        actor=actor,
+        reason="Progress update sent to the customer (COP-13).",
+        at=at,
+    )
+    notice_send(
+        complaint=locked, kind=NoticeKind.PROGRESS_UPDATE, deadline_at=at, actor=actor, text=text
+    )
+    _copy(complaint, locked)
+    return locked
+
+
+@transaction.atomic
+def complaint_phone_promise(
+    *, complaint: Complaint, actor, promised_at: datetime, contact_method: str
+) -> Complaint:
+    """Record an unresolved call: the promised next-response time and agreed method (COP-04)."""
+    if promised_at <= timezone.now():
+        raise ValidationError({"promised_at": "The promised time must be in the future."})
+    locked = _lock(complaint)
+    locked.phone_promised_response_at = promised_at
+    locked.agreed_contact_method = contact_method
+    clocks_save(locked)
+    CaseEvent.objects.record(
+        complaint=locked,
+        kind=CaseEvent.Kind.CORRESPONDENCE,
+        actor=actor,
+        reason=f"Call logged, not resolved: promised a response by "
+        f"{timezone.localtime(promised_at):%a %d %b %Y %H:%M}; contact by {contact_method} (COP-04).",
+        extra={"promised_at": promised_at.isoformat(), "contact_method": contact_method},
+    )
+    _copy(complaint, locked)
+    return locked
+
+
+def _channel_for(complaint: Complaint) -> str:
+    method = complaint.agreed_contact_method
+    return {"post": "letter"}.get(method, method)
+
+
+def _words(t: datetime) -> str:
+    from complaints.clocks import calendar
+    from complaints.domain.wording import moment_words
+
+    return moment_words(t, calendar().tz)
+
+
+def _copy(target: Complaint, source: Complaint) -> None:
+    if target is not source:
+        target.refresh_from_db()
