@@ -4,6 +4,9 @@ Nothing here deletes: complaints and their history are kept for good.
 """
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from complaints.models import (
     Attachment,
@@ -12,8 +15,12 @@ from complaints.models import (
     Complaint,
     Correspondence,
     Heartbeat,
+    Notice,
+    OutboxMessage,
+    StaffAlert,
     ThirdPartyCorrespondence,
 )
+from complaints.services.outbox import outbox_mark_done, outbox_retry
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -57,6 +64,16 @@ class AttachmentInline(ReadOnlyInline):
     fields = readonly_fields = ("at", "kind", "original_name", "content_type", "size")
 
 
+class NoticeInline(ReadOnlyInline):
+    model = Notice
+    fields = readonly_fields = ("created_at", "kind", "deadline_at", "contact_method", "subject")
+
+
+class StaffAlertInline(ReadOnlyInline):
+    model = StaffAlert
+    fields = readonly_fields = ("created_at", "kind", "audience", "recipient", "message", "seen_at")
+
+
 @admin.register(Complaint)
 class ComplaintAdmin(admin.ModelAdmin):
     list_display = (
@@ -81,6 +98,8 @@ class ComplaintAdmin(admin.ModelAdmin):
     date_hierarchy = "first_made_at"
     show_full_result_count = False
     inlines = [
+        NoticeInline,
+        StaffAlertInline,
         CorrespondenceInline,
         CaseNoteInline,
         ThirdPartyInline,
@@ -180,6 +199,98 @@ class CaseEventAdmin(admin.ModelAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ("name", "beat_at", "count")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StaffAlert)
+class StaffAlertAdmin(admin.ModelAdmin):
+    """Breaches and reminders raised by the deadline jobs, per department queue and manager."""
+
+    list_display = (
+        "created_at",
+        "complaint",
+        "kind",
+        "audience",
+        "department",
+        "recipient",
+        "message",
+        "seen_at",
+    )
+    list_filter = ("audience", "department", "kind", ("seen_at", admin.EmptyFieldListFilter))
+    search_fields = ("complaint__reference", "message")
+    list_select_related = ("complaint", "recipient")
+    actions = ["mark_seen"]
+    show_full_result_count = False
+
+    @admin.action(description="Mark selected alerts as seen")
+    def mark_seen(self, request, queryset):
+        count = queryset.filter(seen_at__isnull=True).update(seen_at=timezone.now())
+        self.message_user(request, f"{count} alert(s) marked as seen.")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Notices on their way out: the "to post" and "to call" queues, and failed emails."""
+
+    list_display = (
+        "created_at",
+        "reference",
+        "notice_kind",
+        "channel",
+        "recipient",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "letter_link",
+    )
+    list_filter = ("state", "channel")
+    search_fields = ("notice__complaint__reference", "recipient")
+    list_select_related = ("notice__complaint", "letter")
+    actions = ["retry", "mark_done"]
+    show_full_result_count = False
+
+    @admin.display(description="complaint", ordering="notice__complaint__reference")
+    def reference(self, obj):
+        return obj.notice.complaint.reference
+
+    @admin.display(description="notice")
+    def notice_kind(self, obj):
+        return obj.notice.get_kind_display()
+
+    @admin.display(description="letter")
+    def letter_link(self, obj):
+        if obj.letter_id:
+            url = reverse("complaints:staff-attachment-download", args=[obj.letter_id])
+            return format_html('<a href="{}">PDF</a>', url)
+        return "-"
+
+    @admin.action(description="Send failed messages again")
+    def retry(self, request, queryset):
+        count = sum(outbox_retry(message=m, actor=request.user) for m in queryset)
+        self.message_user(request, f"{count} message(s) queued again.")
+
+    @admin.action(description="Mark letters posted / calls made")
+    def mark_done(self, request, queryset):
+        count = sum(outbox_mark_done(message=m, actor=request.user) for m in queryset)
+        self.message_user(request, f"{count} message(s) marked as done.")
 
     def has_add_permission(self, request):
         return False

@@ -567,7 +567,7 @@ class NoticeKind(models.TextChoices):
 
 
 class Notice(models.Model):
-    """One notice to the customer about one deadline: at most one per complaint, kind and deadline."""
+    """A notice to the customer: at most one per complaint, kind and deadline."""
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="notices"

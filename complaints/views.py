@@ -1,9 +1,12 @@
 """Public pages. The customer portal proper arrives with its own issue."""
 
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from complaints.models import Attachment
 from complaints.selectors import heartbeat_latest
 
 
@@ -23,4 +26,19 @@ def healthz(request):
             "heartbeat_at": beat.beat_at.isoformat() if beat else None,
             "heartbeats": beat.count if beat else 0,
         }
+    )
+
+
+@require_GET
+@staff_member_required
+def attachment_download(request, pk: int):
+    """Let staff who may view attachments download one (letters, scans, reports)."""
+    if not request.user.has_perm("complaints.view_attachment"):
+        raise PermissionDenied
+    attachment = get_object_or_404(Attachment, pk=pk)
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
     )

@@ -142,7 +142,10 @@ def _progress_update(complaint: Complaint, due_at: datetime, now: datetime) -> s
         if complaint.status == Status.AWAITING_THIRD_PARTY
         else "the response is late"
     )
-    message = f"{complaint.reference}: a progress update to the customer was due {_local(due_at)} ({why})."
+    message = (
+        f"{complaint.reference}: a progress update to the customer was due "
+        f"{_local(due_at)} ({why})."
+    )
     _alert(
         complaint,
         kind=AlarmKind.PROGRESS_UPDATE,
@@ -251,7 +254,10 @@ def _osc_warning(complaint: Complaint, due_at: datetime, now: datetime) -> str:
         notice = notice_send(complaint=complaint, kind=NoticeKind.OSC_WARNING, deadline_at=due_at)
         text = f"ombudsman deadline warning sent {_written_by(notice)}"
     else:
-        text = "ombudsman deadline warning not needed (customer was not sent an ADR or deadlock letter)"
+        text = (
+            "ombudsman deadline warning not needed "
+            "(customer was not sent an ADR or deadlock letter)"
+        )
     _clock_event(
         complaint, reason=f"Ombudsman deadline warning (COP-18): {text}.", due_at=due_at, now=now
     )
@@ -263,7 +269,8 @@ def _osc_closed(complaint: Complaint, due_at: datetime, now: datetime) -> str:
     complaint.osc_window_closed_for = due_at
     _clock_event(
         complaint,
-        reason=f"Ombudsman referral window closed {_local(due_at)} (COP-18). The customer can still go to court.",
+        reason=f"Ombudsman referral window closed {_local(due_at)} (COP-18). "
+        "The customer can still go to court.",
         due_at=due_at,
         now=now,
     )
@@ -286,37 +293,49 @@ class _DryRun(Exception):
     """Raised to roll back one alarm's transaction in a dry run."""
 
 
-def alarm_fire(*, alarm_id: int, now: datetime, dry_run: bool = False) -> SweepAction | None:
-    """Fire one due alarm if it is still pending; return what was done, or None."""
-    alarm = DeadlineAlarm.objects.filter(pk=alarm_id, due_at__lte=now).first()
-    if alarm is None:
-        return None
-    action = None
+def complaint_alarms_fire(
+    *, complaint_id: int, now: datetime, dry_run: bool = False
+) -> list[SweepAction]:
+    """Fire, oldest first, every alarm of one complaint due by `now`; return what was done.
+
+    One transaction with the complaint row locked, so an earlier job's effect (say, an
+    auto-close) is seen by a later one (the ADR check), in a dry run too: there the whole
+    transaction is rolled back at the end.
+    """
+    actions: list[SweepAction] = []
     try:
         with transaction.atomic():
             # Lock order everywhere: the complaint row first, then its alarms.
             complaint = (
                 Complaint.objects.select_for_update()
                 .select_related("customer", "assignee")
-                .get(pk=alarm.complaint_id)
+                .filter(pk=complaint_id)
+                .first()
             )
-            current = DeadlineAlarm.objects.filter(pk=alarm.pk, due_at__lte=now).first()
-            if current is None:
-                return None  # another worker fired it, or the clock moved
-            if alarms_for(complaint).get(current.kind) != current.due_at:
-                alarms_sync(complaint)  # stale: the complaint's state has moved on
-                return None
-            text = HANDLERS[current.kind](complaint, current.due_at, now)
-            # Saving the fact the handler recorded drops this alarm (alarms_for no longer
-            # lists it) in the same transaction.
-            clocks_save(complaint)
-            if text:
-                action = SweepAction(complaint.reference, current.kind, text)
+            if complaint is None:
+                return actions
+            for _ in range(len(HANDLERS) * 2):  # each firing settles one alarm for good
+                alarm = (
+                    DeadlineAlarm.objects.filter(complaint=complaint, due_at__lte=now)
+                    .order_by("due_at", "pk")
+                    .first()
+                )
+                if alarm is None:
+                    break
+                if alarms_for(complaint).get(alarm.kind) != alarm.due_at:
+                    alarms_sync(complaint)  # stale: the complaint's state has moved on
+                    continue
+                text = HANDLERS[alarm.kind](complaint, alarm.due_at, now)
+                # Saving the fact the handler recorded drops this alarm (alarms_for no
+                # longer lists it) in the same transaction.
+                clocks_save(complaint)
+                if text:
+                    actions.append(SweepAction(complaint.reference, alarm.kind, text))
             if dry_run:
                 raise _DryRun
     except _DryRun:
         pass
-    return action
+    return actions
 
 
 def deadlines_sweep(
@@ -335,19 +354,24 @@ def deadlines_sweep(
     now = now or timezone.now()
     started = time.monotonic()
     actions: list[SweepAction] = []
-    after = (None, 0)
+    done: set[int] = set()
+    after = None
     while True:
         page = DeadlineAlarm.objects.filter(due_at__lte=now)
-        if after[0] is not None:
+        if after is not None:
             page = page.filter(due_at__gte=after[0]).exclude(due_at=after[0], pk__lte=after[1])
-        rows = list(page.order_by("due_at", "pk").values_list("pk", "due_at")[:batch_size])
+        rows = list(
+            page.order_by("due_at", "pk").values_list("due_at", "pk", "complaint_id")[:batch_size]
+        )
         if not rows:
             break
-        for pk, _due in rows:
-            action = alarm_fire(alarm_id=pk, now=now, dry_run=dry_run)
-            if action:
-                actions.append(action)
-        after = rows[-1][1], rows[-1][0]
+        for _due, _pk, complaint_id in rows:
+            if complaint_id not in done:
+                done.add(complaint_id)
+                actions += complaint_alarms_fire(
+                    complaint_id=complaint_id, now=now, dry_run=dry_run
+                )
+        after = rows[-1][:2]
         if max_seconds is not None and time.monotonic() - started > max_seconds:
             break
     return actions

@@ -92,7 +92,7 @@ def complaint_respond(
 def complaint_resolution_action(
     *, complaint: Complaint, actor, note: str, at: datetime | None = None
 ) -> Complaint:
-    """Record that the proposed resolution has been actioned; the auto-close clock starts (COP-10)."""
+    """Record that the proposed resolution was actioned; auto-close starts (COP-10)."""
     note = _required(note, "note", "Say what was done.")
     at = at or timezone.now()
     locked = _lock(complaint)
@@ -124,7 +124,7 @@ def complaint_customer_reply(
     at: datetime | None = None,
     message_id: str = "",
 ) -> Complaint:
-    """Record a reply from the customer; it stops the auto-close clock or reopens the case (COP-10)."""
+    """Record a customer reply; it stops the auto-close clock or reopens the case (COP-10)."""
     body = _required(body, "body", "Write the customer's message.")
     at = at or timezone.now()
     locked = _lock(complaint)
@@ -173,7 +173,7 @@ def complaint_customer_reply(
 def complaint_progress_update(
     *, complaint: Complaint, actor, text: str, at: datetime | None = None
 ) -> Complaint:
-    """Send the customer a progress update by the agreed method; the next falls due later (COP-13)."""
+    """Send the customer a progress update by the agreed method (COP-13)."""
     text = _required(text, "text", "Write the update for the customer.")
     at = at or timezone.now()
     locked = _lock(complaint)
@@ -219,7 +219,8 @@ def complaint_phone_promise(
         kind=CaseEvent.Kind.CORRESPONDENCE,
         actor=actor,
         reason=f"Call logged, not resolved: promised a response by "
-        f"{timezone.localtime(promised_at):%a %d %b %Y %H:%M}; contact by {contact_method} (COP-04).",
+        f"{timezone.localtime(promised_at):%a %d %b %Y %H:%M}; "
+        f"contact by {contact_method} (COP-04).",
         extra={"promised_at": promised_at.isoformat(), "contact_method": contact_method},
     )
     _copy(complaint, locked)
