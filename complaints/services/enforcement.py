@@ -307,7 +307,7 @@ def complaint_alarms_fire(
         with transaction.atomic():
             # Lock order everywhere: the complaint row first, then its alarms.
             complaint = (
-                Complaint.objects.select_for_update()
+                Complaint.objects.select_for_update(of=("self",))
                 .select_related("customer", "assignee")
                 .filter(pk=complaint_id)
                 .first()

@@ -16,7 +16,11 @@ from complaints.services.transitions import complaint_transition
 
 
 def _lock(complaint: Complaint) -> Complaint:
-    return Complaint.objects.select_for_update().select_related("customer").get(pk=complaint.pk)
+    return (
+        Complaint.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=complaint.pk)
+    )
 
 
 def _required(value: str, field: str, message: str) -> str:
