@@ -559,6 +559,7 @@ class DeadlineAlarm(models.Model):
 class NoticeKind(models.TextChoices):
     """Written notices to the customer."""
 
+    ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement (COP-05)")
     RESPONSE = "response", _("Our response (COP-09)")
     AUTO_CLOSED = "auto_closed", _("Complaint closed: how to reopen or escalate (COP-10)")
     ADR_LETTER = "adr_letter", _("Your right to ADR (COP-16)")
@@ -716,3 +717,58 @@ class StaffAlert(models.Model):
 
     def __str__(self):
         return self.message
+
+
+class InboundEmail(models.Model):
+    """An email that reached a complaints mailbox, kept raw, and what was done (COP-05)."""
+
+    class State(models.TextChoices):
+        CREATED = "created", _("Created a complaint")
+        THREADED = "threaded", _("Added to a complaint")
+        IGNORED = "ignored", _("Ignored (auto-reply, bounce, list mail, duplicate, our own)")
+        QUARANTINED = "quarantined", _("Quarantined for staff review")
+        RELEASED = "released", _("Released by staff onto the complaint")
+        REJECTED = "rejected", _("Rejected by staff")
+        DEAD_LETTER = "dead_letter", _("Could not be read: kept raw")
+
+    message_id = models.CharField(
+        _("Message-ID"),
+        max_length=255,
+        help_text=_("The message's own Message-ID, or a hash of its bytes when it has none."),
+    )
+    mailbox = models.EmailField(_("mailbox"), blank=True)
+    sender = models.CharField(_("from"), max_length=500, blank=True)
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    state = models.CharField(_("outcome"), max_length=12, choices=State.choices)
+    reason = models.CharField(_("why"), max_length=500, blank=True)
+    complaint = models.ForeignKey(
+        Complaint,
+        verbose_name=_("complaint"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="inbound_emails",
+    )
+    raw = models.FileField(_("raw message"), upload_to="inbound/%Y/%m/")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inbound email")
+        verbose_name_plural = _("inbound emails")
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["message_id"], name="inbound_email_once"),
+        ]
+        indexes = [models.Index(fields=["state", "received_at"], name="inbound_state_idx")]
+
+    def __str__(self):
+        return f"{self.sender}: {self.subject} ({self.get_state_display()})"

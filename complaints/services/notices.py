@@ -24,6 +24,7 @@ from complaints.models import (
 from complaints.signals import outbox_message_queued
 
 SUBJECTS = {
+    NoticeKind.ACKNOWLEDGEMENT: "We have received your complaint {ref}",
     NoticeKind.RESPONSE: "Our response to your complaint {ref}",
     NoticeKind.PROGRESS_UPDATE: "Your complaint {ref}: progress update",
     NoticeKind.AUTO_CLOSED: "Your complaint {ref} has been closed",
@@ -53,6 +54,8 @@ def notice_context(complaint: Complaint, **extra) -> dict:
         "contact_email": contact_email,
         "first_made_on": moment_words(complaint.first_made_at, tz),
         "osc_deadline": moment_words(complaint.osc_deadline_at, tz),
+        "response_due": moment_words(complaint.response_due_at, tz),
+        "immediate_action": settings.REDRESS_IMMEDIATE_ACTION.get(complaint.department, ""),
         "responded_on": moment_words(complaint.responded_at, tz) if complaint.responded_at else "",
         **extra,
     }

@@ -198,3 +198,39 @@ REDRESS_SWEEP_SECONDS = env.float("REDRESS_SWEEP_SECONDS", default=60.0)
 REDRESS_OUTBOX_SECONDS = env.float("REDRESS_OUTBOX_SECONDS", default=60.0)
 # Attempts at sending one notice before it is marked failed for staff to act on.
 REDRESS_OUTBOX_MAX_ATTEMPTS = env.int("REDRESS_OUTBOX_MAX_ATTEMPTS", default=8)
+
+# --- Inbound email (COP-05) -----------------------------------------------------------------
+# Which department each complaints mailbox feeds. Defaults: the Code's own two addresses.
+REDRESS_MAILBOXES = {
+    REDRESS_COMPANY["support_email"].lower(): "technical_support",
+    REDRESS_COMPANY["accounts_email"].lower(): "accounts",
+}
+# What each department does first, told to the customer in the acknowledgement (COP-05).
+REDRESS_IMMEDIATE_ACTION = {
+    "technical_support": env(
+        "REDRESS_IMMEDIATE_ACTION_TECHNICAL",
+        default="A member of our technical support team will review your complaint, check "
+        "your service and our system records, and contact any supplier involved.",
+    ),
+    "accounts": env(
+        "REDRESS_IMMEDIATE_ACTION_ACCOUNTS",
+        default="A member of our accounts department will review your account, invoices "
+        "and payments to find out what went wrong.",
+    ),
+    "company_secretary": env(
+        "REDRESS_IMMEDIATE_ACTION_COMPANY_SECRETARY",
+        default="Our Company Secretary will review how we applied our Complaints Code of "
+        "Practice to your case.",
+    ),
+}
+# IMAP poller: credentials come from the environment only, never the database.
+REDRESS_IMAP_HOST = env("REDRESS_IMAP_HOST", default="")
+REDRESS_IMAP_PORT = env.int("REDRESS_IMAP_PORT", default=993)
+REDRESS_IMAP_SSL = env.bool("REDRESS_IMAP_SSL", default=True)
+REDRESS_IMAP_USER = env("REDRESS_IMAP_USER", default="")
+REDRESS_IMAP_PASSWORD = env("REDRESS_IMAP_PASSWORD", default="")
+REDRESS_IMAP_FOLDER = env("REDRESS_IMAP_FOLDER", default="INBOX")
+REDRESS_IMAP_SECONDS = env.float("REDRESS_IMAP_SECONDS", default=60.0)
+# Largest email and attachment kept, in bytes.
+REDRESS_MAX_EMAIL_BYTES = env.int("REDRESS_MAX_EMAIL_BYTES", default=25 * 1024 * 1024)
+REDRESS_MAX_ATTACHMENT_BYTES = env.int("REDRESS_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
