@@ -90,8 +90,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.SENIOR_MANAGER: _MANAGER_PERMISSIONS,
     Role.TECHNICAL_DIRECTOR: _MANAGER_PERMISSIONS,
     # COP-19: the Company Secretary owns complaints about the Code, and may be asked for
-    # at the formal stage (COP-15).
-    Role.COMPANY_SECRETARY: _MANAGER_PERMISSIONS,
+    # at the formal stage (COP-15), so sees formal cases but not every queue.
+    Role.COMPANY_SECRETARY: (*_AGENT_PERMISSIONS, "complaints.review_formal"),
     Role.ADMINISTRATOR: (
         f"accounts.{ALL_OF_APP}",
         f"complaints.{ALL_OF_APP}",

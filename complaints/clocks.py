@@ -14,7 +14,7 @@ from django.conf import settings
 
 from complaints.domain import deadlines
 from complaints.domain.calendar import OfficeCalendar, office_calendar
-from complaints.domain.lifecycle import Status
+from complaints.domain.lifecycle import OPEN_STATUSES, Status
 
 
 def _parse_clock(value: str) -> time:
@@ -62,6 +62,8 @@ class StoredClocks:
     adr_eligible_at: datetime
     osc_deadline_at: datetime
     osc_warning_at: datetime
+    next_due_at: datetime | None
+    next_due_kind: str
 
     def as_fields(self) -> dict[str, datetime | None]:
         return dict(self.__dict__)
@@ -121,7 +123,19 @@ def clocks_compute(complaint) -> StoredClocks:
     osc = deadlines.osc_deadline(
         first_made, complaint.deadlock_letter_received_at, calendar=cal, policy=policy
     )
+    # The queue badge shows the company's earliest pending duty (COP-04, COP-12, COP-13).
+    pending = []
+    if status in OPEN_STATUSES:
+        if complaint.first_responded_at is None:
+            pending.append((response_due, "response"))
+        if complaint.phone_promised_response_at:
+            pending.append((complaint.phone_promised_response_at, "call-back"))
+        if progress_due:
+            pending.append((progress_due, "update"))
+    next_due_at, next_due_kind = min(pending, key=lambda p: p[0]) if pending else (None, "")
     return StoredClocks(
+        next_due_at=next_due_at,
+        next_due_kind=next_due_kind,
         response_due_at=response_due,
         resolution_target_at=deadlines.resolution_target(first_made, calendar=cal, policy=policy),
         progress_update_due_at=progress_due,
@@ -155,7 +169,6 @@ def alarms_for(complaint) -> dict[str, datetime]:
     A job drops out once the fact it records is set (e.g. response_overdue_at), so a
     complaint's alarms are a pure function of its stored state.
     """
-    from complaints.domain.lifecycle import OPEN_STATUSES
     from complaints.models import AlarmKind
 
     status = Status(complaint.status)

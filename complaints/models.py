@@ -116,6 +116,9 @@ class Complaint(models.Model):
     awaiting_third_party_since = models.DateTimeField(
         _("awaiting third party since"), null=True, blank=True
     )
+    awaiting_third_party_name = models.CharField(
+        _("awaiting third party"), max_length=200, blank=True
+    )
     last_progress_update_at = models.DateTimeField(_("last progress update"), null=True, blank=True)
     phone_promised_response_at = models.DateTimeField(
         _("promised next response (phone)"),
@@ -157,6 +160,9 @@ class Complaint(models.Model):
     adr_eligible_at = models.DateTimeField(_("ADR eligible from"))
     osc_deadline_at = models.DateTimeField(_("ombudsman referral deadline"))
     osc_warning_at = models.DateTimeField(_("ombudsman deadline warning"))
+    # The earliest pending duty of the company, for the staff queues' clock badge.
+    next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
+    next_due_kind = models.CharField(_("next due for"), max_length=20, blank=True)
 
     # What the deadline jobs found and did (each set once, by complaints.services.enforcement).
     response_overdue_at = models.DateTimeField(
@@ -213,6 +219,7 @@ class Complaint(models.Model):
             # Queue views sort and filter on these; the jobs use DeadlineAlarm.due_at.
             models.Index(fields=["response_due_at"], name="complaint_response_due_idx"),
             models.Index(fields=["first_made_at"], name="complaint_first_made_idx"),
+            models.Index(fields=["department", "next_due_at"], name="complaint_next_due_idx"),
         ]
         constraints = [
             models.CheckConstraint(

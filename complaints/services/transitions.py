@@ -22,6 +22,7 @@ def _enter(complaint: Complaint, *, current: Status, to: Status, at: datetime, c
     """Set the facts that entering `to` from `current` establishes."""
     if current == Status.AWAITING_THIRD_PARTY:
         complaint.awaiting_third_party_since = None
+        complaint.awaiting_third_party_name = ""
     if to == Status.ACKNOWLEDGED:
         complaint.acknowledged_at = complaint.acknowledged_at or at
     elif to == Status.AWAITING_THIRD_PARTY:
