@@ -3,23 +3,36 @@
 Nothing here deletes: complaints and their history are kept for good.
 """
 
-from django.contrib import admin
-from django.urls import reverse
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.roles import user_department
+from complaints import clocks
+from complaints.desk_actions import ACTIONS, desk_action_run
+from complaints.domain.lifecycle import OPEN_STATUSES, IllegalTransition, Status
+from complaints.domain.wording import moment_words
+from complaints.forms import LogCallForm, LogLetterForm
 from complaints.models import (
-    Attachment,
     CaseEvent,
-    CaseNote,
     Complaint,
-    Correspondence,
     Heartbeat,
-    Notice,
     OutboxMessage,
     StaffAlert,
-    ThirdPartyCorrespondence,
 )
+from complaints.selectors import complaint_timeline, complaints_visible_to
+from complaints.services.channels import (
+    complaint_log_call,
+    complaint_log_letter,
+    customer_find_or_create,
+)
+from complaints.services.desk import ComplaintChanged
 from complaints.services.outbox import outbox_mark_done, outbox_retry
 
 
@@ -38,44 +51,70 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class CaseEventInline(ReadOnlyInline):
-    model = CaseEvent
-    fields = readonly_fields = ("at", "actor_label", "kind", "from_status", "to_status", "reason")
-    verbose_name_plural = "History"
-
-
-class CorrespondenceInline(ReadOnlyInline):
-    model = Correspondence
-    fields = readonly_fields = ("at", "direction", "channel", "subject", "body", "customer_visible")
-
-
-class CaseNoteInline(ReadOnlyInline):
-    model = CaseNote
-    fields = readonly_fields = ("at", "author", "body")
-
-
-class ThirdPartyInline(ReadOnlyInline):
-    model = ThirdPartyCorrespondence
-    fields = readonly_fields = ("at", "third_party_name", "direction", "body")
-
-
-class AttachmentInline(ReadOnlyInline):
-    model = Attachment
-    fields = readonly_fields = ("at", "kind", "original_name", "content_type", "size")
-
-
-class NoticeInline(ReadOnlyInline):
-    model = Notice
-    fields = readonly_fields = ("created_at", "kind", "deadline_at", "contact_method", "subject")
-
-
 class StaffAlertInline(ReadOnlyInline):
     model = StaffAlert
     fields = readonly_fields = ("created_at", "kind", "audience", "recipient", "message", "seen_at")
 
 
+class QueueFilter(admin.SimpleListFilter):
+    """The desk's work queues (COP-04, COP-12, COP-13, COP-15)."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("mine", "Assigned to me"),
+            ("unassigned", "Unassigned"),
+            ("due_today", "Due today"),
+            ("overdue", "Overdue"),
+            ("awaiting", "Awaiting third party"),
+            ("formal", "Formal"),
+            ("open", "All open"),
+            ("closed", "Closed"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        open_statuses = [s.value for s in OPEN_STATUSES]
+        value = self.value()
+        if value == "mine":
+            return queryset.filter(assignee=request.user)
+        if value == "unassigned":
+            return queryset.filter(assignee__isnull=True, status__in=open_statuses)
+        if value == "due_today":
+            end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59)
+            return queryset.filter(next_due_at__lte=end_of_day)
+        if value == "overdue":
+            return queryset.filter(next_due_at__lt=now)
+        if value == "awaiting":
+            return queryset.filter(status=Status.AWAITING_THIRD_PARTY)
+        if value == "formal":
+            return queryset.filter(formal_at__isnull=False)
+        if value == "open":
+            return queryset.filter(status__in=open_statuses)
+        if value == "closed":
+            return queryset.exclude(status__in=open_statuses)
+        return queryset
+
+
+def _working_span(seconds: int) -> str:
+    day = 8 * 3600  # an office day (09:00-17:00)
+    days, rest = divmod(abs(seconds), day)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d"] if days else []
+    if hours:
+        parts.append(f"{hours}h")
+    if not days and (minutes or not hours):
+        parts.append(f"{minutes}m")
+    return " ".join(parts)
+
+
 @admin.register(Complaint)
 class ComplaintAdmin(admin.ModelAdmin):
+    """The triage desk: queues with clock badges, the case page, its timeline and actions."""
+
     list_display = (
         "reference",
         "customer",
@@ -83,10 +122,9 @@ class ComplaintAdmin(admin.ModelAdmin):
         "channel",
         "status",
         "assignee",
-        "first_made_at",
-        "response_due_at",
+        "clock",
     )
-    list_filter = ("status", "department", "channel")
+    list_filter = (QueueFilter, "status", "department", "channel")
     search_fields = (
         "reference",
         "customer__name",
@@ -95,17 +133,11 @@ class ComplaintAdmin(admin.ModelAdmin):
         "customer__phone",
     )
     list_select_related = ("customer", "assignee")
-    date_hierarchy = "first_made_at"
+    list_per_page = 50
     show_full_result_count = False
-    inlines = [
-        NoticeInline,
-        StaffAlertInline,
-        CorrespondenceInline,
-        CaseNoteInline,
-        ThirdPartyInline,
-        AttachmentInline,
-        CaseEventInline,
-    ]
+    change_form_template = "admin/complaints/complaint/change_form.html"
+    change_list_template = "admin/complaints/complaint/change_list.html"
+    inlines = [StaffAlertInline]
     fieldsets = (
         (None, {"fields": ("reference", "customer", "subject", "description", "status")}),
         (
@@ -116,22 +148,8 @@ class ComplaintAdmin(admin.ModelAdmin):
                     "department",
                     "assignee",
                     "agreed_contact_method",
+                    "awaiting_third_party_name",
                     "policy_key",
-                )
-            },
-        ),
-        (
-            "Clocks",
-            {
-                "fields": (
-                    "first_made_at",
-                    "response_due_at",
-                    "progress_update_due_at",
-                    "resolution_target_at",
-                    "auto_close_at",
-                    "adr_eligible_at",
-                    "osc_warning_at",
-                    "osc_deadline_at",
                 )
             },
         ),
@@ -140,18 +158,22 @@ class ComplaintAdmin(admin.ModelAdmin):
             {
                 "classes": ("collapse",),
                 "fields": (
+                    "first_made_at",
                     "logged_at",
                     "logged_by",
                     "acknowledged_at",
-                    "awaiting_third_party_since",
-                    "last_progress_update_at",
-                    "phone_promised_response_at",
                     "first_responded_at",
                     "responded_at",
                     "resolution_awaiting_action",
                     "resolution_actioned_at",
+                    "resolved_at",
+                    "resolution_target_met",
                     "last_customer_reply_at",
+                    "last_progress_update_at",
+                    "phone_promised_response_at",
+                    "response_overdue_at",
                     "formal_at",
+                    "adr_letter_sent_at",
                     "deadlock_letter_received_at",
                     "closed_at",
                     "closure_reason",
@@ -162,9 +184,28 @@ class ComplaintAdmin(admin.ModelAdmin):
         ),
     )
 
+    def get_queryset(self, request):
+        return complaints_visible_to(request.user).select_related("customer", "assignee")
+
     def get_readonly_fields(self, request, obj=None):
-        # Changes go through the services (a later issue adds the actions); the page shows.
+        # Every change goes through an action (a service) so it is checked and recorded.
         return [f.name for f in Complaint._meta.fields]
+
+    @admin.display(description="clock", ordering="next_due_at")
+    def clock(self, obj):
+        if not obj.next_due_at:
+            return "—"
+        seconds = clocks.calendar().working_seconds_between(timezone.now(), obj.next_due_at)
+        what = obj.next_due_kind or "due"
+        if seconds > 0:
+            return format_html(
+                '<span class="clock clock-due">{} due in {}</span>', what, _working_span(seconds)
+            )
+        return format_html(
+            '<span class="clock clock-overdue"><strong>{} overdue by {}</strong></span>',
+            what,
+            _working_span(seconds),
+        )
 
     def has_add_permission(self, request):
         return False
@@ -176,6 +217,176 @@ class ComplaintAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    # --- The case page ---------------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        complaint = self.get_object(request, object_id)
+        extra = extra_context or {}
+        if complaint is not None:
+            extra.update(
+                timeline=complaint_timeline(complaint),
+                clocks=complaint_clock_lines(complaint),
+                desk_actions=[
+                    a
+                    for a in ACTIONS.values()
+                    if request.user.has_perm(a.permission) and a.available(complaint)
+                ],
+            )
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("log-call/", wrap(self.log_call_view), name="complaints_complaint_log_call"),
+            path("log-letter/", wrap(self.log_letter_view), name="complaints_complaint_log_letter"),
+            path(
+                "<path:object_id>/act/<slug:action>/",
+                wrap(self.action_view),
+                name="complaints_complaint_action",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _page(self, request, template, **context):
+        return TemplateResponse(
+            request,
+            template,
+            {**self.admin_site.each_context(request), "opts": self.model._meta, **context},
+        )
+
+    def action_view(self, request, object_id, action):
+        complaint = get_object_or_404(self.get_queryset(request), pk=object_id)
+        desk_action = ACTIONS.get(action)
+        if desk_action is None:
+            raise Http404("No such action.")
+        if not request.user.has_perm(desk_action.permission):
+            raise PermissionDenied
+        case_url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
+        if not desk_action.available(complaint):
+            messages.error(
+                request,
+                f"{desk_action.label} is not possible while the case is "
+                f"'{complaint.get_status_display()}'.",
+            )
+            return redirect(case_url)
+        form = desk_action.form(
+            request.POST or None, request.FILES or None, initial={"version": complaint.version}
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                desk_action_run(
+                    desk_action, complaint=complaint, user=request.user, data=form.cleaned_data
+                )
+            except ComplaintChanged as exc:
+                data = request.POST.copy()
+                data["version"] = Complaint.objects.get(pk=complaint.pk).version
+                form = desk_action.form(data, request.FILES or None)
+                form.is_valid()
+                form.add_error(None, str(exc))
+            except (ValidationError, IllegalTransition) as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, f"{complaint.reference}: {desk_action.done}")
+                return redirect(case_url)
+        return self._page(
+            request,
+            "admin/complaints/complaint/action_form.html",
+            title=f"{desk_action.label}: {complaint.reference}",
+            complaint=complaint,
+            form=form,
+            action=desk_action,
+            case_url=case_url,
+        )
+
+    def log_call_view(self, request):
+        return self._log_view(request, LogCallForm, "call")
+
+    def log_letter_view(self, request):
+        return self._log_view(request, LogLetterForm, "letter")
+
+    def _log_view(self, request, form_class, kind):
+        if not request.user.has_perm("complaints.add_complaint"):
+            raise PermissionDenied
+        initial = {"department": user_department(request.user) or "technical_support"}
+        initial["called_at" if kind == "call" else "received_at"] = timezone.localtime().strftime(
+            "%Y-%m-%dT%H:%M"
+        )
+        form = form_class(request.POST or None, request.FILES or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    customer = customer_find_or_create(
+                        account_reference=data["account_reference"],
+                        name=data["name"],
+                        email=data["email"],
+                        phone=data["phone"],
+                        postal_address=data["postal_address"],
+                    )
+                    common = dict(
+                        actor=request.user,
+                        customer=customer,
+                        department=data["department"],
+                        subject=data["subject"],
+                        description=data["description"],
+                    )
+                    if kind == "call":
+                        complaint = complaint_log_call(
+                            **common,
+                            called_at=data["called_at"],
+                            resolved=data["resolved"],
+                            what_was_done=data["what_was_done"],
+                            promised_at=data["promised_at"],
+                            contact_method=data["contact_method"],
+                        )
+                    else:
+                        complaint = complaint_log_letter(
+                            **common,
+                            received_at=data["received_at"],
+                            scan=data["scan"],
+                            no_contact_given=data["no_contact_given"],
+                        )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, f"Logged {complaint.reference}.")
+                return redirect("admin:complaints_complaint_change", complaint.pk)
+        return self._page(
+            request,
+            "admin/complaints/complaint/log_form.html",
+            title="Log a phone call" if kind == "call" else "Log a letter",
+            form=form,
+        )
+
+
+def _form_errors(form, exc) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has one."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
+
+
+def complaint_clock_lines(complaint) -> list[tuple[str, str]]:
+    """Return the case's clocks for the case page, in plain words."""
+    tz = clocks.calendar().tz
+    rows = [("First made", complaint.first_made_at)]
+    if complaint.first_responded_at:
+        rows.append(("Responded", complaint.first_responded_at))
+    else:
+        rows.append(("Response due (COP-12)", complaint.response_due_at))
+    if complaint.phone_promised_response_at:
+        rows.append(("Promised call-back (COP-04)", complaint.phone_promised_response_at))
+    if complaint.progress_update_due_at:
+        rows.append(("Next progress update due (COP-13)", complaint.progress_update_due_at))
+    rows.append(("Resolution target (COP-14)", complaint.resolution_target_at))
+    if complaint.auto_close_at:
+        rows.append(("Closes if no reply (COP-10)", complaint.auto_close_at))
+    rows.append(("ADR from (COP-16)", complaint.adr_eligible_at))
+    rows.append(("Ombudsman deadline (COP-18)", complaint.osc_deadline_at))
+    return [(label, moment_words(value, tz)) for label, value in rows]
 
 
 @admin.register(CaseEvent)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from complaints.models import Heartbeat
 
 HEARTBEAT_NAME = "beat"
@@ -10,3 +13,99 @@ HEARTBEAT_NAME = "beat"
 def heartbeat_latest() -> Heartbeat | None:
     """Return the latest heartbeat written by the beat job, if any."""
     return Heartbeat.objects.filter(name=HEARTBEAT_NAME).first()
+
+
+def complaints_visible_to(user):
+    """Return the complaints a member of staff may see.
+
+    Managers see every department; others see their department's queue (technical
+    support, accounts, or the Company Secretary's for complaints about the Code, COP-19),
+    formal cases if they review them (COP-15), and anything assigned to them.
+    """
+    from django.db.models import Q
+
+    from accounts.roles import user_department
+    from complaints.models import Complaint
+
+    complaints = Complaint.objects.all()
+    if user.is_superuser or user.has_perm("complaints.view_all_departments"):
+        return complaints
+    visible = Q(assignee=user)
+    department = user_department(user)
+    if department:
+        visible |= Q(department=department)
+    if user.has_perm("complaints.review_formal"):
+        visible |= Q(formal_at__isnull=False)
+    return complaints.filter(visible)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a case's timeline, whatever it came from."""
+
+    at: datetime
+    kind: str
+    who: str
+    title: str
+    text: str
+    customer_visible: bool
+    attachment_id: int | None = None
+
+
+def complaint_timeline(complaint, *, customer_view: bool = False) -> list[TimelineEntry]:
+    """Return the case's correspondence, notes, third-party mail, files, notices and history.
+
+    With customer_view, only what the customer may see (never internal notes, COP-08).
+    A fixed number of queries, whatever the length of the case.
+    """
+    entries: list[TimelineEntry] = []
+    for c in complaint.correspondence.select_related("recorded_by"):
+        if customer_view and not c.customer_visible:
+            continue
+        entries.append(
+            TimelineEntry(
+                c.at,
+                "correspondence",
+                str(c.recorded_by or ("customer" if c.direction == "in" else "system")),
+                f"{c.get_direction_display()} ({c.get_channel_display().lower()})"
+                + (f": {c.subject}" if c.subject else ""),
+                c.body,
+                c.customer_visible,
+            )
+        )
+    for a in complaint.attachments.select_related("uploaded_by"):
+        if customer_view and not a.customer_visible:
+            continue
+        entries.append(
+            TimelineEntry(
+                a.at,
+                "attachment",
+                str(a.uploaded_by or "system"),
+                f"{a.get_kind_display()}: {a.original_name}",
+                f"{a.content_type}, {a.size:,} bytes",
+                a.customer_visible,
+                attachment_id=a.pk,
+            )
+        )
+    if customer_view:
+        return sorted(entries, key=lambda e: e.at)
+    for n in complaint.notes.select_related("author"):
+        entries.append(TimelineEntry(n.at, "note", str(n.author), "Internal note", n.body, False))
+    for t in complaint.third_party_correspondence.select_related("recorded_by"):
+        direction = "from" if t.direction == "in" else "to"
+        entries.append(
+            TimelineEntry(
+                t.at,
+                "third_party",
+                str(t.recorded_by),
+                f"Third party: {direction} {t.third_party_name}",
+                t.body,
+                False,
+            )
+        )
+    for e in complaint.events.all():
+        title = e.get_kind_display()
+        if e.to_status:
+            title = f"Status: {e.from_status or '-'} → {e.to_status}".replace("_", " ")
+        entries.append(TimelineEntry(e.at, "event", e.actor_label, title, e.reason, False))
+    return sorted(entries, key=lambda e: e.at)

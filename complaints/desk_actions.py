@@ -1,0 +1,201 @@
+"""The actions on a case page of the staff desk: label, form, permission, and one service each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.conf import settings
+
+from complaints import forms as desk_forms
+from complaints.domain.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, Status, allowed_next
+from complaints.models import Complaint
+from complaints.services.desk import (
+    complaint_acknowledge,
+    complaint_assign,
+    complaint_attachment_add,
+    complaint_await_third_party,
+    complaint_escalate,
+    complaint_note_add,
+    complaint_reopen,
+    complaint_third_party_log,
+    complaint_unchanged,
+)
+from complaints.services.intake import complaint_first_made_change
+from complaints.services.responses import (
+    complaint_customer_reply,
+    complaint_progress_update,
+    complaint_resolution_action,
+    complaint_respond,
+)
+
+
+@dataclass(frozen=True)
+class DeskAction:
+    name: str
+    label: str
+    form: type[forms.Form]
+    permission: str
+    run: Callable[[Complaint, object, dict], object]
+    available: Callable[[Complaint], bool] = lambda complaint: True
+    done: str = "Done."
+
+
+def _can_move(to: Status) -> Callable[[Complaint], bool]:
+    return lambda complaint: to in allowed_next(complaint.status)
+
+
+def _open(complaint: Complaint) -> bool:
+    return Status(complaint.status) in OPEN_STATUSES
+
+
+ACTIONS: dict[str, DeskAction] = {
+    a.name: a
+    for a in (
+        DeskAction(
+            "assign",
+            "Assign",
+            desk_forms.AssignForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_assign(complaint=c, assignee=d["assignee"], actor=u),
+            done="Assigned.",
+        ),
+        DeskAction(
+            "acknowledge",
+            "Acknowledge",
+            desk_forms.OptionalReasonForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_acknowledge(complaint=c, actor=u, reason=d["reason"]),
+            _can_move(Status.ACKNOWLEDGED),
+            done="Acknowledged.",
+        ),
+        DeskAction(
+            "note",
+            "Add internal note",
+            desk_forms.NoteForm,
+            "complaints.add_casenote",
+            lambda c, u, d: complaint_note_add(complaint=c, actor=u, body=d["body"]),
+            done="Note added.",
+        ),
+        DeskAction(
+            "progress",
+            "Send progress update",
+            desk_forms.ProgressUpdateForm,
+            "complaints.add_correspondence",
+            lambda c, u, d: complaint_progress_update(complaint=c, actor=u, text=d["text"]),
+            _open,
+            done="Progress update sent to the customer.",
+        ),
+        DeskAction(
+            "await",
+            "Mark awaiting third party",
+            desk_forms.AwaitThirdPartyForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_await_third_party(
+                complaint=c, actor=u, third_party_name=d["third_party_name"], reason=d["reason"]
+            ),
+            _can_move(Status.AWAITING_THIRD_PARTY),
+            done="Marked as awaiting the third party.",
+        ),
+        DeskAction(
+            "third_party",
+            "Log third-party correspondence",
+            desk_forms.ThirdPartyForm,
+            "complaints.add_thirdpartycorrespondence",
+            lambda c, u, d: complaint_third_party_log(
+                complaint=c,
+                actor=u,
+                third_party_name=d["third_party_name"],
+                direction=d["direction"],
+                body=d["body"],
+            ),
+            done="Third-party correspondence recorded.",
+        ),
+        DeskAction(
+            "attach",
+            "Attach technical report",
+            desk_forms.AttachmentForm,
+            "complaints.add_attachment",
+            lambda c, u, d: complaint_attachment_add(
+                complaint=c,
+                actor=u,
+                upload=d["file"],
+                customer_visible=d["customer_visible"],
+                max_bytes=settings.REDRESS_MAX_ATTACHMENT_BYTES,
+            ),
+            done="File attached.",
+        ),
+        DeskAction(
+            "respond",
+            "Send response",
+            desk_forms.RespondForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_respond(
+                complaint=c,
+                actor=u,
+                findings=d["findings"],
+                fault_found=d["fault_found"],
+                remedy_done=d["remedy_done"],
+                resolution_proposed=d["resolution_proposed"],
+            ),
+            _can_move(Status.RESPONDED),
+            done="Response sent to the customer.",
+        ),
+        DeskAction(
+            "resolution",
+            "Record resolution actioned",
+            desk_forms.ResolutionActionedForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_resolution_action(complaint=c, actor=u, note=d["note"]),
+            lambda c: c.resolution_awaiting_action,
+            done="Resolution recorded; the customer's 10 working days start now.",
+        ),
+        DeskAction(
+            "contact",
+            "Record customer contact",
+            desk_forms.CustomerContactForm,
+            "complaints.add_correspondence",
+            lambda c, u, d: complaint_customer_reply(
+                complaint=c, actor=u, body=d["body"], channel=d["channel"]
+            ),
+            done="Customer contact recorded.",
+        ),
+        DeskAction(
+            "escalate",
+            "Escalate to formal",
+            desk_forms.EscalateForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_escalate(
+                complaint=c, actor=u, requested=d["requested"], reason=d["reason"]
+            ),
+            _can_move(Status.FORMAL),
+            done="Escalated to a formal complaint.",
+        ),
+        DeskAction(
+            "reopen",
+            "Reopen",
+            desk_forms.ReasonForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_reopen(complaint=c, actor=u, reason=d["reason"]),
+            lambda c: Status(c.status) in CLOSED_STATUSES,
+            done="Reopened.",
+        ),
+        DeskAction(
+            "first_made",
+            "Correct first-made time",
+            desk_forms.FirstMadeForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_first_made_change(
+                complaint=c, actor=u, first_made_at=d["first_made_at"], reason=d["reason"]
+            ),
+            done="First-made time corrected; clocks recomputed.",
+        ),
+    )
+}
+
+
+def desk_action_run(action: DeskAction, *, complaint: Complaint, user, data: dict):
+    """Run one action, refusing if the case changed since the form was shown."""
+    with complaint_unchanged(complaint, data.get("version")) as locked:
+        return action.run(locked, user, data)

@@ -1,0 +1,205 @@
+"""Forms of the staff desk. They check input and hand it to one service each."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from accounts.models import ContactMethod
+from complaints.models import Channel, Department
+from complaints.services.desk import ESCALATION_REQUESTS
+
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
+
+
+def _when(label: str, *, required: bool = True, help_text: str = "") -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        widget=DATETIME_INPUT,
+        input_formats=DATETIME_FORMATS,
+        help_text=help_text or "UK time, e.g. 24/12/2026 14:30.",
+    )
+
+
+class VersionedForm(forms.Form):
+    """Carries the version of the case the member of staff was looking at."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ReasonForm(VersionedForm):
+    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class OptionalReasonForm(VersionedForm):
+    reason = forms.CharField(
+        label="Note for the history (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class AssignForm(VersionedForm):
+    assignee = forms.ModelChoiceField(
+        label="Assign to",
+        queryset=get_user_model().objects.filter(is_staff=True, is_active=True).order_by("name"),
+        required=False,
+        empty_label="Nobody (back to the queue)",
+    )
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label="Internal note", widget=forms.Textarea(attrs={"rows": 5}))
+
+
+class ProgressUpdateForm(VersionedForm):
+    text = forms.CharField(
+        label="Update for the customer",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Sent by the customer's agreed contact method (COP-13).",
+    )
+
+
+class AwaitThirdPartyForm(VersionedForm):
+    third_party_name = forms.CharField(label="Third party", max_length=200)
+    reason = forms.CharField(label="What we are waiting for", required=False)
+
+
+class ThirdPartyForm(forms.Form):
+    third_party_name = forms.CharField(label="Third party", max_length=200)
+    direction = forms.ChoiceField(
+        label="Direction", choices=[("in", "From the third party"), ("out", "To the third party")]
+    )
+    body = forms.CharField(label="Correspondence", widget=forms.Textarea(attrs={"rows": 6}))
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(
+        label="Technical report",
+        help_text="PDF, PNG, JPEG, TIFF or GIF, at most "
+        f"{settings.REDRESS_MAX_ATTACHMENT_BYTES // 1_048_576} MB.",
+    )
+    customer_visible = forms.BooleanField(label="The customer may see this file", required=False)
+
+
+class RespondForm(VersionedForm):
+    findings = forms.CharField(
+        label="What the investigation found", widget=forms.Textarea(attrs={"rows": 5})
+    )
+    fault_found = forms.TypedChoiceField(
+        label="Were we (or a supplier) at fault?",
+        choices=[("yes", "Yes"), ("no", "No")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    remedy_done = forms.CharField(
+        label="What has been done to put it right",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    resolution_proposed = forms.CharField(
+        label="Resolution we propose (not yet done)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The case will not close on its own until this is actioned (COP-10).",
+    )
+
+
+class ResolutionActionedForm(VersionedForm):
+    note = forms.CharField(label="What was done", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class EscalateForm(VersionedForm):
+    requested = forms.ChoiceField(
+        label="The customer asked for",
+        choices=[
+            (k, v[0].upper() + v[1:] if k != "not_specified" else "Nobody in particular")
+            for k, v in ESCALATION_REQUESTS.items()
+        ],
+    )
+    reason = forms.CharField(
+        label="What the customer said", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class CustomerContactForm(VersionedForm):
+    channel = forms.ChoiceField(
+        label="How the customer got in touch",
+        choices=[
+            (Channel.PHONE, "Telephone"),
+            (Channel.LETTER, "Letter"),
+            (Channel.EMAIL, "Email"),
+        ],
+    )
+    body = forms.CharField(label="What the customer said", widget=forms.Textarea(attrs={"rows": 5}))
+
+
+class FirstMadeForm(VersionedForm):
+    first_made_at = _when("When the customer first told us")
+    reason = forms.CharField(
+        label="Why it is being corrected", widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class CustomerFields(forms.Form):
+    """Find the customer by account reference or email, or describe a new one."""
+
+    account_reference = forms.CharField(label="Account reference", required=False, max_length=40)
+    name = forms.CharField(label="Customer's name", required=False, max_length=200)
+    email = forms.EmailField(label="Email address", required=False)
+    phone = forms.CharField(label="Telephone", required=False, max_length=40)
+    postal_address = forms.CharField(
+        label="Postal address", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    department = forms.ChoiceField(label="Department", choices=Department.choices)
+    subject = forms.CharField(label="What it is about (a few words)", max_length=200)
+    description = forms.CharField(label="The complaint", widget=forms.Textarea(attrs={"rows": 6}))
+
+
+class LogCallForm(CustomerFields):
+    called_at = _when("Time of the call")
+    resolved = forms.TypedChoiceField(
+        label="Was it resolved on the call?",
+        choices=[("yes", "Yes"), ("no", "No")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    what_was_done = forms.CharField(
+        label="If resolved: what was done",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    promised_at = _when(
+        "If not: when we promised our next response",
+        required=False,
+        help_text="The approximate time you gave the customer (COP-04).",
+    )
+    contact_method = forms.ChoiceField(
+        label="If not: how the customer wants to be contacted",
+        choices=[("", "Choose…"), *ContactMethod.choices],
+        required=False,
+    )
+
+    def clean_called_at(self):
+        value = self.cleaned_data["called_at"]
+        if value > timezone.now():
+            raise forms.ValidationError("The call cannot be in the future.")
+        return value
+
+
+class LogLetterForm(CustomerFields):
+    received_at = _when("When the letter arrived")
+    scan = forms.FileField(
+        label="Scan of the letter",
+        help_text="PDF, PNG, JPEG, TIFF or GIF, at most "
+        f"{settings.REDRESS_MAX_ATTACHMENT_BYTES // 1_048_576} MB.",
+    )
+    no_contact_given = forms.BooleanField(
+        label="The letter gives no phone number or email address",
+        required=False,
+        help_text="The Code asks letter writers for one (COP-06): record it above if given.",
+    )
