@@ -201,10 +201,15 @@ class ComplaintAdmin(admin.ModelAdmin):
             return format_html(
                 '<span class="clock clock-due">{} due in {}</span>', what, _working_span(seconds)
             )
+        if obj.next_due_at > timezone.now():  # due, but outside office hours until then
+            return format_html('<span class="clock clock-due">{} due next</span>', what)
+        since = (
+            f"by {_working_span(seconds)}"
+            if seconds
+            else f"since {timezone.localtime(obj.next_due_at):%a %H:%M}"
+        )
         return format_html(
-            '<span class="clock clock-overdue"><strong>{} overdue by {}</strong></span>',
-            what,
-            _working_span(seconds),
+            '<span class="clock clock-overdue"><strong>{} overdue {}</strong></span>', what, since
         )
 
     def has_add_permission(self, request):

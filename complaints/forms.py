@@ -5,11 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import ContactMethod
 from complaints.models import Channel, Department
 from complaints.services.desk import ESCALATION_REQUESTS
+from complaints.uploads import upload_check
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
@@ -23,6 +25,15 @@ def _when(label: str, *, required: bool = True, help_text: str = "") -> forms.Da
         input_formats=DATETIME_FORMATS,
         help_text=help_text or "UK time, e.g. 24/12/2026 14:30.",
     )
+
+
+def _checked(upload):
+    """Refuse a file that is not what it claims, with the reason, before anything is saved."""
+    try:
+        upload_check(upload, max_bytes=settings.REDRESS_MAX_ATTACHMENT_BYTES)
+    except ValidationError as exc:
+        raise forms.ValidationError(exc.messages) from exc
+    return upload
 
 
 class VersionedForm(forms.Form):
@@ -84,6 +95,9 @@ class AttachmentForm(forms.Form):
         f"{settings.REDRESS_MAX_ATTACHMENT_BYTES // 1_048_576} MB.",
     )
     customer_visible = forms.BooleanField(label="The customer may see this file", required=False)
+
+    def clean_file(self):
+        return _checked(self.cleaned_data["file"])
 
 
 class RespondForm(VersionedForm):
@@ -203,3 +217,6 @@ class LogLetterForm(CustomerFields):
         required=False,
         help_text="The Code asks letter writers for one (COP-06): record it above if given.",
     )
+
+    def clean_scan(self):
+        return _checked(self.cleaned_data["scan"])
