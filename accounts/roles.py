@@ -70,6 +70,11 @@ _AGENT_PERMISSIONS: tuple[str, ...] = (
     "complaints.add_thirdpartycorrespondence",
     "complaints.view_attachment",
     "complaints.add_attachment",
+    # The deadline jobs' alerts, the notices sent and the to-post / to-call queues.
+    "complaints.view_staffalert",
+    "complaints.view_notice",
+    "complaints.view_outboxmessage",
+    "complaints.view_inboundemail",
     "accounts.view_customer",
     "accounts.add_customer",
     "accounts.change_customer",

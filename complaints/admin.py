@@ -36,6 +36,16 @@ from complaints.services.desk import ComplaintChanged
 from complaints.services.outbox import outbox_mark_done, outbox_retry
 
 
+class VisibleComplaintsMixin:
+    """Show only rows of complaints the member of staff may see (department queues)."""
+
+    complaint_path = "complaint"
+
+    def get_queryset(self, request):
+        visible = complaints_visible_to(request.user).values("pk")
+        return super().get_queryset(request).filter(**{f"{self.complaint_path}__in": visible})
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -395,7 +405,7 @@ def complaint_clock_lines(complaint) -> list[tuple[str, str]]:
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(admin.ModelAdmin):
+class CaseEventAdmin(VisibleComplaintsMixin, admin.ModelAdmin):
     list_display = ("at", "complaint", "kind", "from_status", "to_status", "actor_label", "reason")
     list_filter = ("kind",)
     search_fields = ("complaint__reference", "reason", "actor_label")
@@ -427,7 +437,7 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffAlert)
-class StaffAlertAdmin(admin.ModelAdmin):
+class StaffAlertAdmin(VisibleComplaintsMixin, admin.ModelAdmin):
     """Breaches and reminders raised by the deadline jobs, per department queue and manager."""
 
     list_display = (
@@ -462,8 +472,10 @@ class StaffAlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(VisibleComplaintsMixin, admin.ModelAdmin):
     """Notices on their way out: the "to post" and "to call" queues, and failed emails."""
+
+    complaint_path = "notice__complaint"
 
     list_display = (
         "created_at",

@@ -1,6 +1,6 @@
 """The staff triage desk: who sees and does what, every action, phone and letter channels."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -500,3 +500,20 @@ def test_safe_filenames():
     assert safe_filename("evil\u202etxt.pdf") == "eviltxt.pdf"
     assert safe_filename("\x00\x01") == "file"
     assert len(safe_filename("a" * 500 + ".pdf")) <= 120
+
+
+def test_history_alerts_and_outbox_lists_follow_the_department_queues(cases):
+    from complaints.services.enforcement import deadlines_sweep
+    from complaints.services.notices import notice_send
+
+    notice_send(complaint=cases["accounts"], kind="adr_letter", deadline_at=NOW)
+    with time_machine.travel(NOW + timedelta(days=5), tick=False):
+        deadlines_sweep()
+    client, _ = login("support_agent")
+    for name in ("caseevent", "staffalert", "outboxmessage"):
+        page = client.get(reverse(f"admin:complaints_{name}_changelist"))
+        assert page.status_code == 200, name
+        assert cases["accounts"].reference not in page.content.decode(), name
+    manager, _ = login("senior_manager")
+    page = manager.get(reverse("admin:complaints_outboxmessage_changelist"))
+    assert cases["accounts"].reference in page.content.decode()
