@@ -75,6 +75,8 @@ _AGENT_PERMISSIONS: tuple[str, ...] = (
     "complaints.view_notice",
     "complaints.view_outboxmessage",
     "complaints.view_inboundemail",
+    # Reviewing quarantined mail: release it onto the case or reject it.
+    "complaints.change_inboundemail",
     "accounts.view_customer",
     "accounts.add_customer",
     "accounts.change_customer",

@@ -528,3 +528,6 @@ class OutboxMessageAdmin(VisibleComplaintsMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from complaints import admin_inbound  # noqa: E402, F401 - registers the inbound email admin

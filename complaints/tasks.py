@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from complaints.inbound.imap import imap_poll_from_settings
 from complaints.services.enforcement import deadlines_sweep, sweep_seconds_budget
 from complaints.services.heartbeat import heartbeat_record
 from complaints.services.outbox import outbox_deliver, outbox_due_ids
@@ -37,6 +38,13 @@ def outbox_dispatch():
 def outbox_deliver_one(message_id: int):
     """Deliver one notice straight after the transaction that queued it commits."""
     outbox_deliver(message_id=message_id)
+
+
+@shared_task(name="complaints.tasks.imap_poll", ignore_result=True)
+def imap_poll():
+    """File unread mail from the complaints IMAP mailbox (COP-05); nothing when unset."""
+    for result in imap_poll_from_settings():
+        logger.info("%s", result)
 
 
 def outbox_enqueue(sender, *, message_id: int, **kwargs):

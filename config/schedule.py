@@ -26,4 +26,11 @@ def beat_schedule() -> dict:
             "task": "complaints.tasks.outbox_dispatch",
             "schedule": settings.REDRESS_OUTBOX_SECONDS,
         },
+        # Complaints by email (COP-05) when an IMAP mailbox is configured; a piped mail
+        # server (manage.py ingest_email) needs no polling. A minute keeps the
+        # acknowledgement within the Code's promise of a prompt reply.
+        "imap-poll": {
+            "task": "complaints.tasks.imap_poll",
+            "schedule": settings.REDRESS_IMAP_SECONDS,
+        },
     }

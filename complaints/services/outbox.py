@@ -83,11 +83,29 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> str | Non
     try:
         if message.channel == DeliveryChannel.EMAIL:
             message.message_id = message.message_id or _message_id(message)
+            headers = {"Message-ID": message.message_id}
+            # Thread under the customer's first email, so replies come back to the case.
+            first_email = (
+                Correspondence.objects.filter(complaint=complaint, direction="in")
+                .exclude(message_id="")
+                .order_by("at", "pk")
+                .values_list("message_id", flat=True)
+                .first()
+            )
+            if first_email:
+                headers |= {"In-Reply-To": first_email, "References": first_email}
+            company = settings.REDRESS_COMPANY
+            department_mailbox = (
+                company["accounts_email"]
+                if complaint.department == "accounts"
+                else company["support_email"]
+            )
             EmailMessage(
                 subject=notice.subject,
                 body=notice.body,
                 to=[message.recipient],
-                headers={"Message-ID": message.message_id},
+                reply_to=[department_mailbox],
+                headers=headers,
             ).send()
             with transaction.atomic():
                 _finish(message, DeliveryState.SENT, now)
