@@ -137,6 +137,12 @@ class Customer(models.Model):
             "time when it is shorter."
         ),
     )
+    email_confirmed_at = models.DateTimeField(
+        _("email address confirmed"),
+        null=True,
+        blank=True,
+        help_text=_("When the customer proved they read this address (portal access)."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

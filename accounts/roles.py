@@ -171,7 +171,7 @@ def roles_sync(*, apps=None, using: str = DEFAULT_DB_ALIAS, missing_ok: bool = F
                     f"Role {role.value!r} names unknown permissions: {sorted(missing)}"
                 )
             if missing:
-                logger.info("Role %s: skipping permissions not yet created: %s", role, missing)
+                logger.debug("Role %s: skipping permissions not yet created: %s", role, missing)
             group, _created = Group.objects.using(using).get_or_create(name=GROUP_NAMES[role])
             group.permissions.set([pk_by_name[name] for name in wanted - missing])
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.core import signing
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import ContactMethod, Customer, CustomerType, User
 from accounts.roles import STAFF_ROLES, Role, user_role_add
@@ -65,3 +69,86 @@ def customer_portal_user_create(*, customer: Customer, email: str, password: str
     locked.save(update_fields=["user"])
     customer.user = user
     return user
+
+
+CONFIRM_SALT = "accounts.email-confirm"
+
+
+class ConfirmationInvalid(Exception):
+    """The confirmation link is broken, altered or too old; the message says which."""
+
+
+def email_confirmation_token(*, email: str, user: User | None = None) -> str:
+    """Return a signed token proving, when it comes back, that its holder reads `email`."""
+    payload = {"email": email.strip().lower(), "user": user.pk if user else None}
+    return signing.dumps(payload, salt=CONFIRM_SALT, compress=True)
+
+
+@transaction.atomic
+def email_confirm(*, token: str, max_age_days: int) -> User:
+    """Confirm an email address from a signed link; link (or create) its customer and login.
+
+    The customer record with this address (the newest, preferring one without a login)
+    is linked to the login that asked, or to the login with this address, or to a new one
+    with no password. Confirming again does no harm.
+    """
+    try:
+        payload = signing.loads(token, salt=CONFIRM_SALT, max_age=timedelta(days=max_age_days))
+    except signing.SignatureExpired as exc:
+        raise ConfirmationInvalid(
+            f"This link has expired: links work for {max_age_days} days. Ask for a new one."
+        ) from exc
+    except signing.BadSignature as exc:
+        raise ConfirmationInvalid("This link is not valid. Check you copied all of it.") from exc
+    email = payload["email"]
+    user = None
+    if payload.get("user"):
+        user = User.objects.filter(pk=payload["user"], email__iexact=email).first()
+    user = user or User.objects.filter(email__iexact=email).first()
+    customers = Customer.objects.select_for_update().filter(email__iexact=email)
+    customer = (customers.filter(user=user).first() if user else None) or customers.filter(
+        user__isnull=True
+    ).order_by("-pk").first()
+    if user is None:
+        name = customer.name if customer else email.split("@")[0]
+        user = User.objects.create_user(email, None, name=name)
+    if customer is None:
+        customer = Customer.objects.filter(user=user).first() or Customer(
+            name=user.name or email.split("@")[0], email=email
+        )
+    if customer.user_id is None:
+        customer.user = user
+    customer.email_confirmed_at = customer.email_confirmed_at or timezone.now()
+    customer.save()
+    user_role_add(user=user, role=Role.CUSTOMER)
+    return user
+
+
+def portal_customer(user) -> Customer | None:
+    """Return the confirmed customer record of a portal login, or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Customer.objects.filter(user=user, email_confirmed_at__isnull=False).first()
+
+
+@transaction.atomic
+def customer_contact_change(*, customer: Customer, **fields) -> Customer:
+    """Change a customer's contact details and preferences, validated (COP-04, COP-16)."""
+    allowed = {
+        "name",
+        "phone",
+        "postal_address",
+        "preferred_contact_method",
+        "customer_type",
+        "employee_count",
+    }
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    for field, value in fields.items():
+        if field not in allowed:
+            raise ValueError(f"{field} cannot be changed here.")
+        setattr(locked, field, value)
+    if locked.customer_type != CustomerType.BUSINESS:
+        locked.employee_count = None
+    locked.full_clean()
+    locked.save()
+    return locked

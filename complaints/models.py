@@ -136,6 +136,9 @@ class Complaint(models.Model):
     resolution_actioned_at = models.DateTimeField(_("resolution actioned"), null=True, blank=True)
     last_customer_reply_at = models.DateTimeField(_("last customer reply"), null=True, blank=True)
     formal_at = models.DateTimeField(_("escalated to formal"), null=True, blank=True)
+    deadlock_requested_at = models.DateTimeField(
+        _("deadlock letter requested"), null=True, blank=True, help_text=_("COP-17.")
+    )
     deadlock_letter_received_at = models.DateTimeField(
         _("deadlock letter received"), null=True, blank=True
     )
@@ -692,7 +695,11 @@ class StaffAlert(models.Model):
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="alerts"
     )
-    kind = models.CharField(_("kind"), max_length=30, choices=AlarmKind.choices)
+    kind = models.CharField(
+        _("kind"),
+        max_length=30,
+        choices=[*AlarmKind.choices, ("deadlock_request", _("Deadlock letter requested (COP-17)"))],
+    )
     deadline_at = models.DateTimeField(_("for the deadline"))
     audience = models.CharField(_("to"), max_length=12, choices=Audience.choices)
     department = models.CharField(_("department"), max_length=20, choices=Department.choices)
@@ -779,3 +786,26 @@ class InboundEmail(models.Model):
 
     def __str__(self):
         return f"{self.sender}: {self.subject} ({self.get_state_display()})"
+
+
+class PortalSubmission(models.Model):
+    """One press of "Send" on the portal's complaint form: the same form sent twice files once."""
+
+    token = models.CharField(_("form token"), max_length=64, unique=True)
+    complaint = models.OneToOneField(
+        Complaint,
+        verbose_name=_("complaint"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="portal_submission",
+    )
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("portal submission")
+        verbose_name_plural = _("portal submissions")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.token

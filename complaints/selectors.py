@@ -109,3 +109,71 @@ def complaint_timeline(complaint, *, customer_view: bool = False) -> list[Timeli
             title = f"Status: {e.from_status or '-'} → {e.to_status}".replace("_", " ")
         entries.append(TimelineEntry(e.at, "event", e.actor_label, title, e.reason, False))
     return sorted(entries, key=lambda e: e.at)
+
+
+def portal_complaints_for(user):
+    """Return the complaints a signed-in customer may see: their own, and only once confirmed."""
+    from complaints.models import Complaint
+
+    if not getattr(user, "is_authenticated", False):
+        return Complaint.objects.none()
+    return Complaint.objects.filter(
+        customer__user=user, customer__email_confirmed_at__isnull=False
+    ).select_related("customer")
+
+
+def complaint_customer_clocks(complaint, *, now: datetime) -> list[str]:
+    """Return every clock of the complaint as the customer reads it, in plain words."""
+    from django.conf import settings
+
+    from complaints.clocks import calendar
+    from complaints.domain import deadlines
+    from complaints.domain.lifecycle import OPEN_STATUSES, Status
+    from complaints.domain.wording import moment_words
+
+    tz = calendar().tz
+    say = lambda t: moment_words(t, tz)  # noqa: E731
+    status = Status(complaint.status)
+    lines = [f"You first told us about this on {say(complaint.first_made_at)}."]
+    if complaint.first_responded_at is None and status in OPEN_STATUSES:
+        if complaint.response_due_at > now:
+            lines.append(f"We will reply by {say(complaint.response_due_at)}.")
+        else:
+            lines.append(
+                f"Our reply was due by {say(complaint.response_due_at)}. We are sorry it is "
+                "late; we will keep you updated until we reply."
+            )
+    elif complaint.responded_at:
+        lines.append(f"We sent you our response on {say(complaint.responded_at)}.")
+    if complaint.resolution_awaiting_action and status == Status.RESPONDED:
+        lines.append("We will tell you when we have done what we proposed.")
+    if complaint.auto_close_at:
+        lines.append(
+            f"If we do not hear from you by {say(complaint.auto_close_at)}, we will take it "
+            "that your complaint is resolved and close it. You can reply at any time before then."
+        )
+    if status in OPEN_STATUSES and complaint.resolved_at is None:
+        lines.append(f"We aim to resolve your complaint by {say(complaint.resolution_target_at)}.")
+    policy = deadlines.policy_by_key(complaint.policy_key)
+    customer = complaint.customer
+    eligible = deadlines.adr_customer_eligible(
+        customer.customer_type, customer.employee_count, policy=policy
+    )
+    scheme = settings.REDRESS_ADR_SCHEME["name"]
+    if eligible:
+        if complaint.osc_window_closed:
+            lines.append(
+                f"The time to take this complaint to {scheme} ended on "
+                f"{say(complaint.osc_deadline_at)}. You can still go to court."
+            )
+        elif complaint.adr_eligible_at <= now or complaint.deadlock_letter_received_at:
+            lines.append(
+                f"You can now ask {scheme}, an independent ombudsman, to look at your "
+                f"complaint, free of charge. You must do so by {say(complaint.osc_deadline_at)}."
+            )
+        elif status in OPEN_STATUSES:
+            lines.append(
+                f"If your complaint is not resolved by {say(complaint.adr_eligible_at)}, you "
+                f"can ask {scheme}, an independent ombudsman, to look at it."
+            )
+    return lines

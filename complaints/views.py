@@ -1,19 +1,13 @@
-"""Public pages. The customer portal proper arrives with its own issue."""
+"""Staff-side and operational views; the customer portal is complaints.portal."""
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from complaints.models import Attachment
 from complaints.selectors import heartbeat_latest
-
-
-@require_GET
-def home(request):
-    """Show how to complain and where to go next."""
-    return render(request, "complaints/home.html")
 
 
 @require_GET

@@ -9,5 +9,6 @@ admin.site.index_title = "Complaints handling"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("account/", include("accounts.urls")),
     path("", include("complaints.urls")),
 ]

@@ -11,6 +11,13 @@ from tests.accounts.factories import DEMO_PASSWORD, CustomerFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
+def login_request():
+    """A request for authenticate(): login throttling (django-axes) needs one."""
+    from django.test import RequestFactory
+
+    return RequestFactory().post("/account/login/")
+
+
 class TestUser:
     def test_create_user_stores_email_in_lower_case(self):
         user = User.objects.create_user("Alice.Smith@Example.COM", "s3cret-pass", name="Alice")
@@ -25,18 +32,24 @@ class TestUser:
     def test_login_by_email_ignores_case(self, typed):
         user = UserFactory(email="alice@example.com")
 
-        assert authenticate(request=None, email=typed, password=DEMO_PASSWORD) == user
-        assert authenticate(request=None, username=typed, password=DEMO_PASSWORD) == user
+        assert authenticate(request=login_request(), email=typed, password=DEMO_PASSWORD) == user
+        assert authenticate(request=login_request(), username=typed, password=DEMO_PASSWORD) == user
 
     def test_login_refused_with_wrong_password(self):
         UserFactory(email="alice@example.com")
 
-        assert authenticate(request=None, email="alice@example.com", password="wrong") is None
+        assert (
+            authenticate(request=login_request(), email="alice@example.com", password="wrong")
+            is None
+        )
 
     def test_login_refused_for_inactive_user(self):
         UserFactory(email="alice@example.com", is_active=False)
 
-        assert authenticate(request=None, email="alice@example.com", password=DEMO_PASSWORD) is None
+        assert (
+            authenticate(request=login_request(), email="alice@example.com", password=DEMO_PASSWORD)
+            is None
+        )
 
     def test_email_is_required(self):
         with pytest.raises(ValueError, match="email"):
@@ -48,7 +61,10 @@ class TestUser:
         assert user.email == "root@example.com"
         assert user.is_staff and user.is_superuser and user.is_active
         assert user.has_perm("complaints.review_formal")
-        assert authenticate(request=None, email="root@example.com", password="s3cret-pass") == user
+        assert (
+            authenticate(request=login_request(), email="root@example.com", password="s3cret-pass")
+            == user
+        )
 
     def test_create_superuser_refuses_non_superuser_flags(self):
         with pytest.raises(ValueError):

@@ -1,0 +1,91 @@
+"""Portal account forms: sign up, contact details."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import password_validation
+
+from accounts.models import ContactMethod, Customer, CustomerType, User
+
+
+class SignupForm(forms.Form):
+    name = forms.CharField(label="Your full name", max_length=200)
+    email = forms.EmailField(
+        label="Email address",
+        help_text="We will send a link to this address to confirm it is yours.",
+    )
+    password1 = forms.CharField(
+        label="Create a password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters. Avoid common words and your name.",
+    )
+    password2 = forms.CharField(
+        label="Type the password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                "There is already an account with this email address. Sign in, or reset "
+                "your password."
+            )
+        return email
+
+    def clean(self):
+        data = super().clean()
+        p1, p2 = data.get("password1"), data.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords do not match.")
+        elif p1:
+            user = User(email=data.get("email", ""), name=data.get("name", ""))
+            try:
+                password_validation.validate_password(p1, user)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+
+class ContactDetailsForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = [
+            "name",
+            "phone",
+            "postal_address",
+            "preferred_contact_method",
+            "customer_type",
+            "employee_count",
+        ]
+        labels = {
+            "name": "Your full name",
+            "phone": "Telephone number",
+            "postal_address": "Postal address",
+            "preferred_contact_method": "How should we contact you?",
+            "customer_type": "Are you a person or a business?",
+            "employee_count": "If a business: how many people does it employ?",
+        }
+        help_texts = {
+            "customer_type": "People and small businesses (fewer than 10 employees) can take "
+            "an unresolved complaint to an independent ombudsman after 8 weeks.",
+            "employee_count": "",
+        }
+        widgets = {
+            "preferred_contact_method": forms.RadioSelect,
+            "customer_type": forms.RadioSelect,
+            "postal_address": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preferred_contact_method"].choices = ContactMethod.choices
+        self.fields["customer_type"].choices = CustomerType.choices
+
+    def clean(self):
+        data = super().clean()
+        if data.get("customer_type") != CustomerType.BUSINESS:
+            data["employee_count"] = None
+        return data

@@ -1,0 +1,294 @@
+"""Portal pages. Each view checks who is asking, then calls one service or selector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.emails import confirmation_email_send
+from accounts.models import Customer
+from accounts.services import ConfirmationInvalid, email_confirm, portal_customer
+from complaints.domain.lifecycle import CLOSED_STATUSES, Status, allowed_next
+from complaints.domain.wording import moment_words
+from complaints.models import Complaint
+from complaints.portal.forms import (
+    ComplaintForm,
+    DeadlockForm,
+    EscalateForm,
+    ReplyForm,
+    ResendConfirmationForm,
+)
+from complaints.selectors import (
+    complaint_customer_clocks,
+    complaint_timeline,
+    portal_complaints_for,
+)
+from complaints.services.portal import (
+    complaint_deadlock_request,
+    portal_complaint_file,
+    portal_escalate,
+    portal_reply,
+)
+
+CODE_TEXT = Path(settings.BASE_DIR) / "templates" / "portal" / "code-of-practice.txt"
+FILED_KEY = "portal_filed"
+
+
+def _errors_onto(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# --- Public pages (COP-02, COP-20) --------------------------------------------------------
+
+
+@require_GET
+def home(request):
+    """Show how to complain, by every channel, with the company's details from settings."""
+    return render(request, "portal/home.html")
+
+
+@require_GET
+def code_of_practice(request):
+    """Show the Complaints Code of Practice itself (COP-20)."""
+    paragraphs = [p.strip() for p in CODE_TEXT.read_text(encoding="utf-8").split("\n\n")]
+    return render(request, "portal/code.html", {"paragraphs": [p for p in paragraphs if p]})
+
+
+@require_GET
+def what_happens_next(request):
+    """Explain the process and its time limits in plain English."""
+    return render(request, "portal/next.html")
+
+
+# --- Making a complaint (COP-01, COP-05, COP-16) -----------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def complain(request):
+    """Make a complaint, signed in or not; the same form sent twice files once."""
+    customer = portal_customer(request.user)
+    form = ComplaintForm(request.POST or None, request.FILES or None, signed_in_customer=customer)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        email = customer.email if customer else data["email"]
+        try:
+            with transaction.atomic():
+                complaint, created = portal_complaint_file(
+                    token=data["token"],
+                    user=request.user,
+                    customer=customer,
+                    name=customer.name if customer else data["name"],
+                    email=email,
+                    phone=data["phone"],
+                    account_reference=data["account_reference"],
+                    department=data["about"],
+                    subject=data["subject"],
+                    description=data["description"],
+                    preferred_contact_method=data["preferred_contact_method"],
+                    customer_type=data["customer_type"],
+                    employee_count=data["employee_count"],
+                    files=data["files"],
+                )
+                if created and customer is None:
+                    user = request.user if request.user.is_authenticated else None
+                    confirmation_email_send(request, email=email, user=user)
+        except ValidationError as exc:
+            _errors_onto(form, exc)
+        else:
+            filed = request.session.get(FILED_KEY, [])
+            if complaint.pk not in filed:
+                request.session[FILED_KEY] = [*filed, complaint.pk][-10:]
+            return redirect("complaints:complaint-sent", complaint.reference)
+    return render(request, "portal/complain.html", {"form": form, "customer": customer})
+
+
+@require_GET
+def complaint_sent(request, reference: str):
+    """Confirm a complaint just made: reference, next step and reply date (COP-05)."""
+    complaint = get_object_or_404(
+        Complaint, reference=reference, pk__in=request.session.get(FILED_KEY, [])
+    )
+    confirmed = portal_customer(request.user)
+    return render(
+        request,
+        "portal/sent.html",
+        {
+            "complaint": complaint,
+            "response_due": moment_words(
+                complaint.response_due_at, timezone.get_default_timezone()
+            ),
+            "immediate_action": settings.REDRESS_IMMEDIATE_ACTION.get(complaint.department, ""),
+            "can_view": confirmed is not None and complaint.customer_id == confirmed.pk,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request, token: str):
+    """Confirm an email address from a signed link: a button, since GET changes nothing."""
+    if request.method == "POST":
+        try:
+            user = email_confirm(token=token, max_age_days=settings.REDRESS_CONFIRM_LINK_DAYS)
+        except ConfirmationInvalid as exc:
+            return render(
+                request,
+                "portal/confirm.html",
+                {"error": str(exc), "form": ResendConfirmationForm()},
+            )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Thank you: your email address is confirmed.")
+        return redirect("complaints:my-complaints")
+    return render(request, "portal/confirm.html", {"token": token})
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_resend(request):
+    """Send a fresh confirmation link; says the same whether or not we know the address."""
+    form = ResendConfirmationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].lower()
+        if Customer.objects.filter(email__iexact=email).exists():
+            user = request.user if request.user.is_authenticated else None
+            confirmation_email_send(request, email=email, user=user)
+        messages.success(
+            request, f"If we have a complaint from {email}, we have sent a new link to it."
+        )
+        return redirect("complaints:home")
+    return render(request, "portal/confirm_resend.html", {"form": form})
+
+
+# --- My complaints ---------------------------------------------------------------
+
+
+def _mine(request, reference: str) -> Complaint:
+    """Return the signed-in customer's own complaint, or 404 for anyone else's."""
+    return get_object_or_404(portal_complaints_for(request.user), reference=reference)
+
+
+@login_required
+@require_GET
+def my_complaints(request):
+    """List the customer's complaints with their status in plain words."""
+    customer = portal_customer(request.user)
+    if customer is None:
+        return render(request, "portal/confirm_needed.html", {"form": ResendConfirmationForm()})
+    complaints = portal_complaints_for(request.user).order_by("-first_made_at")
+    return render(request, "portal/my_complaints.html", {"complaints": complaints})
+
+
+def _actions(complaint: Complaint) -> dict[str, bool]:
+    status = Status(complaint.status)
+    return {
+        "can_reply": True,
+        "can_escalate": Status.FORMAL in allowed_next(status),
+        "can_ask_deadlock": complaint.deadlock_requested_at is None
+        and complaint.deadlock_letter_received_at is None,
+        "closed": status in CLOSED_STATUSES,
+    }
+
+
+@login_required
+@require_GET
+def complaint_detail(request, reference: str):
+    """Show one complaint: status, every clock in words, the timeline, letters, actions."""
+    complaint = _mine(request, reference)
+    return render(
+        request,
+        "portal/detail.html",
+        {
+            "complaint": complaint,
+            "status_words": Status(complaint.status).customer_label,
+            "clocks": complaint_customer_clocks(complaint, now=timezone.now()),
+            "timeline": complaint_timeline(complaint, customer_view=True),
+            **_actions(complaint),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complaint_reply(request, reference: str):
+    """Reply to us about a complaint, with files; it reopens a closed one (COP-10)."""
+    complaint = _mine(request, reference)
+    form = ReplyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            portal_reply(
+                complaint=complaint,
+                user=request.user,
+                body=form.cleaned_data["body"],
+                files=form.cleaned_data["files"],
+            )
+        except ValidationError as exc:
+            _errors_onto(form, exc)
+        else:
+            messages.success(request, "Thank you: we have your message.")
+            return redirect("complaints:complaint-detail", complaint.reference)
+    return render(request, "portal/reply.html", {"complaint": complaint, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complaint_escalate(request, reference: str):
+    """'I am still not satisfied': ask for the Technical Director or Company Secretary."""
+    complaint = _mine(request, reference)
+    if not _actions(complaint)["can_escalate"]:
+        messages.info(request, "A senior manager is already reviewing this complaint.")
+        return redirect("complaints:complaint-detail", complaint.reference)
+    form = EscalateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        portal_escalate(complaint=complaint, user=request.user, **form.cleaned_data)
+        messages.success(
+            request,
+            "Your complaint is now a formal complaint. A senior manager will review it and "
+            "report to you directly.",
+        )
+        return redirect("complaints:complaint-detail", complaint.reference)
+    return render(request, "portal/escalate.html", {"complaint": complaint, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complaint_deadlock(request, reference: str):
+    """Ask for a deadlock letter (COP-17)."""
+    complaint = _mine(request, reference)
+    form = DeadlockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        complaint_deadlock_request(
+            complaint=complaint, user=request.user, reason=form.cleaned_data["reason"]
+        )
+        messages.success(
+            request, "We have your request. A senior manager will send you the letter."
+        )
+        return redirect("complaints:complaint-detail", complaint.reference)
+    return render(request, "portal/deadlock.html", {"complaint": complaint, "form": form})
+
+
+@login_required
+@require_GET
+def complaint_file(request, reference: str, pk: int):
+    """Download a letter or file on the customer's own complaint that they may see."""
+    complaint = _mine(request, reference)
+    attachment = complaint.attachments.filter(pk=pk, customer_visible=True).first()
+    if attachment is None:
+        raise Http404("No such file.")
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )

@@ -1,0 +1,192 @@
+"""What customers do on the portal: file a complaint, reply, escalate, ask for deadlock."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import File
+from django.db import IntegrityError, transaction
+
+from accounts.models import Customer, CustomerType
+from complaints.models import (
+    Attachment,
+    CaseEvent,
+    Channel,
+    Complaint,
+    NoticeKind,
+    PortalSubmission,
+    StaffAlert,
+)
+from complaints.services.desk import complaint_escalate
+from complaints.services.intake import complaint_log
+from complaints.services.notices import notice_send
+from complaints.services.responses import complaint_customer_reply
+from complaints.services.transitions import complaint_transition
+from complaints.uploads import upload_check
+
+
+def _files_check(files) -> list:
+    files = [f for f in files or [] if f]
+    if len(files) > settings.REDRESS_PORTAL_MAX_FILES:
+        raise ValidationError(
+            {"files": f"Attach at most {settings.REDRESS_PORTAL_MAX_FILES} files."}
+        )
+    checked = []
+    for upload in files:
+        try:
+            checked.append(
+                (upload, upload_check(upload, max_bytes=settings.REDRESS_MAX_ATTACHMENT_BYTES))
+            )
+        except ValidationError as exc:
+            raise ValidationError({"files": f"{upload.name}: {' '.join(exc.messages)}"}) from exc
+    return checked
+
+
+def _files_save(complaint: Complaint, checked, *, actor) -> None:
+    for upload, info in checked:
+        attachment = Attachment(
+            complaint=complaint,
+            kind=Attachment.Kind.CUSTOMER_UPLOAD,
+            original_name=info.name,
+            content_type=info.content_type,
+            size=info.size,
+            customer_visible=True,
+            uploaded_by=actor,
+        )
+        attachment.file.save(info.name, File(upload), save=False)
+        attachment.save()
+
+
+@transaction.atomic
+def portal_complaint_file(
+    *,
+    token: str,
+    user,
+    customer: Customer | None,
+    name: str,
+    email: str,
+    phone: str,
+    account_reference: str,
+    department: str,
+    subject: str,
+    description: str,
+    preferred_contact_method: str,
+    customer_type: str,
+    employee_count: int | None,
+    files=(),
+) -> tuple[Complaint, bool]:
+    """File a complaint from the portal; return it and whether this call created it.
+
+    The form's one-time `token` makes a double-click (or a resent form) file once: the
+    second sender gets the first complaint. `customer` is the signed-in customer with a
+    confirmed email; otherwise the complaint goes to the customer with this email address
+    (or a new one) and stays hidden until the address is confirmed. Attachments are
+    checked first, so a bad file saves nothing.
+    """
+    checked = _files_check(files)
+    try:
+        with transaction.atomic():
+            submission = PortalSubmission.objects.create(token=token)
+    except IntegrityError:
+        submission = PortalSubmission.objects.select_for_update().get(token=token)
+        if submission.complaint_id:
+            return submission.complaint, False
+        raise ValidationError("This form is already being sent. Wait a moment.") from None
+
+    if customer is None:
+        email = email.strip().lower()
+        customer = (
+            Customer.objects.filter(email__iexact=email).order_by("user", "-pk").first()
+            if email
+            else None
+        )
+        if customer is None:
+            customer = Customer(name=name.strip(), email=email)
+    # Fill in what the record lacks; never overwrite what the customer or staff recorded.
+    for field, value in (
+        ("phone", phone.strip()),
+        ("account_reference", account_reference.strip()),
+    ):
+        if value and not getattr(customer, field):
+            setattr(customer, field, value)
+    if customer.customer_type == CustomerType.UNKNOWN and customer_type:
+        customer.customer_type = customer_type
+        customer.employee_count = employee_count if customer_type == CustomerType.BUSINESS else None
+    customer.full_clean()
+    customer.save()
+
+    complaint = complaint_log(
+        customer=customer,
+        channel=Channel.PORTAL,
+        department=department,
+        subject=subject,
+        description=description,
+        agreed_contact_method=preferred_contact_method,
+        actor=None,
+        reason="Complaint made on the portal.",
+    )
+    _files_save(
+        complaint, checked, actor=user if getattr(user, "is_authenticated", False) else None
+    )
+    submission.complaint = complaint
+    submission.save(update_fields=["complaint"])
+    # COP-05: the customer hears at once: reference, what happens next, when we reply.
+    notice_send(
+        complaint=complaint, kind=NoticeKind.ACKNOWLEDGEMENT, deadline_at=complaint.first_made_at
+    )
+    complaint_transition(
+        complaint=complaint,
+        to="acknowledged",
+        actor=None,
+        reason="Acknowledged on the portal and by the customer's contact method (COP-05).",
+    )
+    complaint.refresh_from_db()
+    return complaint, True
+
+
+@transaction.atomic
+def portal_reply(*, complaint: Complaint, user, body: str, files=()) -> Complaint:
+    """Record the customer's reply from the portal, with any files (COP-10)."""
+    checked = _files_check(files)
+    complaint = complaint_customer_reply(
+        complaint=complaint, body=body, channel=Channel.PORTAL, actor=user
+    )
+    _files_save(complaint, checked, actor=user)
+    return complaint
+
+
+def portal_escalate(*, complaint: Complaint, user, requested: str, reason: str) -> Complaint:
+    """'I am still not satisfied': the complaint goes formal (COP-11, COP-15)."""
+    return complaint_escalate(complaint=complaint, actor=user, requested=requested, reason=reason)
+
+
+@transaction.atomic
+def complaint_deadlock_request(*, complaint: Complaint, user, reason: str) -> Complaint:
+    """Record the customer's request for a deadlock letter and alert the managers (COP-17)."""
+    locked = Complaint.objects.select_for_update(of=("self",)).get(pk=complaint.pk)
+    if locked.deadlock_requested_at:
+        return locked
+    from django.utils import timezone
+
+    now = timezone.now()
+    locked.deadlock_requested_at = now
+    locked.save(update_fields=["deadlock_requested_at"])
+    CaseEvent.objects.record(
+        complaint=locked,
+        kind=CaseEvent.Kind.CORRESPONDENCE,
+        actor=user,
+        reason="The customer asked for a deadlock letter (COP-17)"
+        + (f": {reason.strip()}" if (reason or "").strip() else "."),
+        at=now,
+    )
+    StaffAlert.objects.get_or_create(
+        complaint=locked,
+        kind="deadlock_request",
+        deadline_at=now,
+        audience=StaffAlert.Audience.MANAGERS,
+        defaults={
+            "department": locked.department,
+            "message": f"{locked.reference}: the customer asked for a deadlock letter (COP-17).",
+        },
+    )
+    return locked

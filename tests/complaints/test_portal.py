@@ -1,0 +1,458 @@
+"""The customer portal: filing, confirming, following, replying, escalating (COP-05, 10, 11, 17)."""
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Customer, User
+from complaints.domain.lifecycle import Status
+from complaints.models import (
+    Attachment,
+    CaseNote,
+    Complaint,
+    Notice,
+    NoticeKind,
+    PortalSubmission,
+    StaffAlert,
+)
+from complaints.services.desk import complaint_note_add
+from complaints.services.responses import complaint_respond
+from complaints.services.transitions import complaint_transition
+from tests.accounts.factories import CustomerFactory, StaffUserFactory
+from tests.complaints.factories import complaint_make
+
+pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
+NOW = datetime(2026, 12, 24, 12, 0, tzinfo=LONDON)
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def form_data(**overrides):
+    data = {
+        "token": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+        "name": "Priya Patel",
+        "email": "Priya@Example.com",
+        "phone": "",
+        "account_reference": "",
+        "about": "technical_support",
+        "subject": "Broadband drops every evening",
+        "description": "Since Monday the line drops at 7pm.",
+        "preferred_contact_method": "email",
+        "customer_type": "consumer",
+        "employee_count": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def confirmation_link() -> str:
+    message = next(m for m in mail.outbox if m.subject == "Confirm your email address")
+    return re.search(r"http://testserver(/confirm/[^/\s]+/)", message.body).group(1)
+
+
+def signed_in(customer) -> Client:
+    client = Client()
+    client.force_login(customer.user)
+    return client
+
+
+def confirmed_customer(**fields):
+    customer = CustomerFactory(with_user=True, **fields)
+    customer.email_confirmed_at = NOW
+    customer.save()
+    return customer
+
+
+# --- Public pages (COP-02, COP-20) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["home", "code", "next", "complain"])
+def test_public_pages_show_the_companys_details_from_settings(client, settings, name):
+    settings.REDRESS_COMPANY = {**settings.REDRESS_COMPANY, "phone": "0800 000 1234"}
+    page = client.get(reverse(f"complaints:{name}"))
+    assert page.status_code == 200
+    assert "0800 000 1234" in page.content.decode()
+
+
+def test_the_code_itself_is_published(client):
+    body = client.get(reverse("complaints:code")).content.decode()
+    assert "Customer Complaints Code of Practice" in body
+    assert "within 10 working days" in body
+
+
+# --- Filing (COP-01, COP-05) ---------------------------------------------------------------
+
+
+def test_a_new_customer_files_confirms_and_then_sees_the_complaint(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("complaints:complain"), form_data())
+    complaint = Complaint.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("complaints:complaint-sent", args=[complaint.reference])
+
+    sent = client.get(response["Location"]).content.decode()
+    assert complaint.reference in sent
+    assert "We will reply by <strong>Wednesday 30 December 2026 at 5pm</strong>" in sent
+    assert "technical support team will review" in sent  # the immediate action (COP-05)
+
+    assert complaint.channel == "portal" and complaint.status == Status.ACKNOWLEDGED
+    assert complaint.customer.email == "priya@example.com"
+    ack = Notice.objects.get(complaint=complaint, kind=NoticeKind.ACKNOWLEDGEMENT)
+    assert "Wednesday 30 December 2026 at 5pm" in ack.body and complaint.reference in ack.body
+
+    # Not visible until the email address is confirmed.
+    assert client.get(reverse("complaints:my-complaints")).status_code == 302
+    link = confirmation_link()
+    assert client.get(link).status_code == 200  # a page with a button: GET changes nothing
+    assert not Customer.objects.get().email_confirmed_at
+    response = client.post(link)
+    assert response.status_code == 302
+    customer = Customer.objects.get()
+    assert customer.email_confirmed_at and customer.user.email == "priya@example.com"
+    listing = client.get(reverse("complaints:my-complaints")).content.decode()
+    assert complaint.reference in listing
+
+
+def test_the_confirmation_link_expires(client, frozen, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("complaints:complain"), form_data())
+    frozen.shift(timedelta(days=4))
+    page = client.post(confirmation_link()).content.decode()
+    assert "This link has expired" in page
+    assert not Customer.objects.get().email_confirmed_at
+    tampered = client.post(confirmation_link()[:-3] + "xx/").content.decode()
+    assert "not valid" in tampered
+
+
+def test_sending_the_same_form_twice_files_one_complaint(client):
+    first = client.post(reverse("complaints:complain"), form_data())
+    second = client.post(reverse("complaints:complain"), form_data())
+    assert Complaint.objects.count() == 1 and PortalSubmission.objects.count() == 1
+    assert first["Location"] == second["Location"]
+
+
+def test_bad_input_gets_clear_messages_and_saves_nothing(client):
+    response = client.post(
+        reverse("complaints:complain"),
+        form_data(name="", email="not-an-email", description="", preferred_contact_method="phone"),
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "There is a problem" in body
+    assert 'href="#id_name"' in body and 'href="#id_email"' in body
+    assert "Enter a telephone number" in body
+    assert 'aria-invalid="true"' in body
+    assert "Broadband drops every evening" in body  # what was typed is kept
+    assert not Complaint.objects.exists() and not Customer.objects.exists()
+
+
+def test_attachments_are_checked_by_content_and_limited_to_five(client):
+    files = [SimpleUploadedFile(f"f{i}.pdf", PDF) for i in range(6)]
+    response = client.post(reverse("complaints:complain"), {**form_data(), "files": files})
+    assert "at most 5" in response.content.decode()
+    fake = SimpleUploadedFile("photo.png", b"<svg onload=alert(1)>")
+    response = client.post(reverse("complaints:complain"), {**form_data(), "files": [fake]})
+    assert "not one we accept" in response.content.decode()
+    assert not Complaint.objects.exists() and not Attachment.objects.exists()
+
+    good = [SimpleUploadedFile("bill.pdf", PDF), SimpleUploadedFile("x.png", b"\x89PNG\r\n\x1a\n0")]
+    client.post(reverse("complaints:complain"), {**form_data(), "files": good})
+    assert sorted(Attachment.objects.values_list("original_name", flat=True)) == [
+        "bill.pdf",
+        "x.png",
+    ]
+
+
+def test_a_signed_in_customer_files_under_their_own_record(django_capture_on_commit_callbacks):
+    customer = confirmed_customer(email="sam@example.com", name="Sam Smith")
+    client = signed_in(customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("complaints:complain"), form_data(name="Someone Else", email="x@evil.test")
+        )
+    complaint = Complaint.objects.get()
+    assert complaint.customer == customer
+    assert not any(m.subject == "Confirm your email address" for m in mail.outbox)
+    sent = client.get(response["Location"]).content.decode()
+    assert reverse("complaints:complaint-detail", args=[complaint.reference]) in sent
+
+
+# --- Following a complaint -----------------------------------------------------------------------
+
+
+def test_the_detail_page_shows_clocks_in_words_and_never_internal_notes():
+    customer = confirmed_customer()
+    complaint = complaint_make(customer=customer, subject="<script>alert(1)</script>")
+    agent = StaffUserFactory()
+    complaint_note_add(complaint=complaint, actor=agent, body="Customer sounds difficult")
+    body = (
+        signed_in(customer)
+        .get(reverse("complaints:complaint-detail", args=[complaint.reference]))
+        .content.decode()
+    )
+    assert "We will reply by Wednesday 30 December 2026 at 5pm." in body
+    assert "We aim to resolve your complaint by" in body
+    assert "If your complaint is not resolved by Thursday 18 February 2027 at midday" in body
+    assert "Customer sounds difficult" not in body
+    assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body
+    assert CaseNote.objects.count() == 1
+
+
+def test_after_our_response_the_page_says_when_it_will_close():
+    customer = confirmed_customer()
+    complaint = complaint_make(customer=customer)
+    complaint_respond(
+        complaint=complaint, actor=None, findings="Faulty router.", fault_found=True,
+        remedy_done="Sent a new one.",
+    )  # fmt: skip
+    body = (
+        signed_in(customer)
+        .get(reverse("complaints:complaint-detail", args=[complaint.reference]))
+        .content.decode()
+    )
+    assert "If we do not hear from you by the end of" in body
+    assert "Faulty router." in body
+
+
+def test_a_reply_stops_auto_close_and_a_reply_after_closure_reopens():
+    customer = confirmed_customer()
+    complaint = complaint_make(customer=customer)
+    complaint_respond(complaint=complaint, actor=None, findings="Fixed.", fault_found=False)
+    client = signed_in(customer)
+    url = reverse("complaints:complaint-reply", args=[complaint.reference])
+    response = client.post(url, {"body": "Still broken."})
+    assert response.status_code == 302
+    complaint.refresh_from_db()
+    assert complaint.status == Status.INVESTIGATING and complaint.auto_close_at is None
+
+    complaint_transition(complaint=complaint, to=Status.RESPONDED, actor=None, reason="r")
+    complaint_transition(
+        complaint=complaint, to=Status.CLOSED, actor=None, reason="c", closure_reason="withdrawn"
+    )
+    file = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n0000")
+    client.post(url, {"body": "It broke again.", "files": [file]})
+    complaint.refresh_from_db()
+    assert complaint.status == Status.INVESTIGATING
+    assert complaint.first_made_at == NOW
+    assert Attachment.objects.get().customer_visible
+
+
+def test_still_not_satisfied_makes_it_formal_with_the_person_asked_for():
+    customer = confirmed_customer()
+    complaint = complaint_make(customer=customer)
+    client = signed_in(customer)
+    url = reverse("complaints:complaint-escalate", args=[complaint.reference])
+    assert "There is a problem" in client.post(url, {"reason": "No"}).content.decode()
+    client.post(url, {"requested": "company_secretary", "reason": "Nobody called me back."})
+    complaint.refresh_from_db()
+    assert complaint.status == Status.FORMAL
+    assert complaint.events.latest("pk").extra["requested"] == "company_secretary"
+    assert complaint.adr_eligible_at == NOW + timedelta(weeks=8)  # the clock is not reset
+
+
+def test_asking_for_a_deadlock_letter_alerts_the_managers_once():
+    customer = confirmed_customer()
+    complaint = complaint_make(customer=customer)
+    client = signed_in(customer)
+    url = reverse("complaints:complaint-deadlock", args=[complaint.reference])
+    client.post(url, {"reason": "You said you can do no more."})
+    client.post(url, {"reason": "again"})
+    complaint.refresh_from_db()
+    assert complaint.deadlock_requested_at == NOW
+    assert StaffAlert.objects.filter(kind="deadlock_request", audience="managers").count() == 1
+
+
+def test_letters_and_files_download_only_when_visible_to_the_customer():
+    customer = confirmed_customer()
+    complaint = complaint_make(customer=customer)
+    shown = Attachment.objects.create(
+        complaint=complaint, kind="letter_sent", file=SimpleUploadedFile("l.pdf", PDF),
+        original_name="letter.pdf", content_type="application/pdf", size=len(PDF),
+        customer_visible=True,
+    )  # fmt: skip
+    hidden = Attachment.objects.create(
+        complaint=complaint, kind="technical_report", file=SimpleUploadedFile("r.pdf", PDF),
+        original_name="report.pdf", content_type="application/pdf", size=len(PDF),
+    )  # fmt: skip
+    client = signed_in(customer)
+    ok = client.get(reverse("complaints:complaint-file", args=[complaint.reference, shown.pk]))
+    assert ok.status_code == 200 and b"".join(ok.streaming_content) == PDF
+    no = client.get(reverse("complaints:complaint-file", args=[complaint.reference, hidden.pk]))
+    assert no.status_code == 404
+
+
+# --- Security: customers reach only their own complaints ----------------------------------------
+
+PORTAL_CASE_URLS = [
+    ("complaints:complaint-detail", {}),
+    ("complaints:complaint-reply", {}),
+    ("complaints:complaint-escalate", {}),
+    ("complaints:complaint-deadlock", {}),
+    ("complaints:complaint-file", {"pk": True}),
+]
+
+
+def test_every_case_url_of_the_portal_is_in_this_matrix():
+    from complaints.urls import urlpatterns
+
+    names = {f"complaints:{p.name}" for p in urlpatterns if "<str:reference>" in str(p.pattern)}
+    names.discard("complaints:complaint-sent")  # guarded by the session instead, tested below
+    assert names == {name for name, _ in PORTAL_CASE_URLS}
+
+
+@pytest.mark.parametrize("name, extra", PORTAL_CASE_URLS, ids=[n for n, _ in PORTAL_CASE_URLS])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_another_customer_gets_404_and_changes_nothing(name, extra, method):
+    alice, bob = confirmed_customer(), confirmed_customer()
+    complaint = complaint_make(customer=alice)
+    letter = Attachment.objects.create(
+        complaint=complaint, kind="letter_sent", file=SimpleUploadedFile("l.pdf", PDF),
+        original_name="letter.pdf", content_type="application/pdf", size=len(PDF),
+        customer_visible=True,
+    )  # fmt: skip
+    kwargs = {"reference": complaint.reference, **({"pk": letter.pk} if extra else {})}
+    url = reverse(name, kwargs=kwargs)
+    before = (complaint.events.count(), Complaint.objects.get().status)
+    data = {"body": "x", "requested": "company_secretary", "reason": "x"}
+    response = getattr(signed_in(bob), method)(url, data)
+    assert response.status_code in (404, 405)
+    anonymous = getattr(Client(), method)(url, data)
+    assert anonymous.status_code in (302, 405)
+    if anonymous.status_code == 302:
+        assert anonymous["Location"].startswith(reverse("accounts:login"))
+    assert (complaint.events.count(), Complaint.objects.get().status) == before
+    assert getattr(signed_in(alice), "get")(url).status_code == 200
+
+
+def test_the_sent_page_is_only_for_the_session_that_sent_it(client):
+    client.post(reverse("complaints:complain"), form_data())
+    complaint = Complaint.objects.get()
+    url = reverse("complaints:complaint-sent", args=[complaint.reference])
+    assert client.get(url).status_code == 200
+    assert Client().get(url).status_code == 404
+
+
+def test_an_unconfirmed_login_sees_no_complaints_even_with_the_same_email():
+    victim = confirmed_customer(email="victim@example.com")
+    complaint_make(customer=victim)
+    squatter = User.objects.create_user("someone@example.com", "pw-long-enough-1")
+    client = Client()
+    client.force_login(squatter)
+    page = client.get(reverse("complaints:my-complaints")).content.decode()
+    assert "Confirm your email address" in page
+
+
+def test_csrf_is_enforced_on_portal_forms():
+    client = Client(enforce_csrf_checks=True)
+    assert client.post(reverse("complaints:complain"), form_data()).status_code == 403
+
+
+def test_logout_is_a_post_only_action():
+    customer = confirmed_customer()
+    client = signed_in(customer)
+    assert client.get(reverse("accounts:logout")).status_code == 405
+    client.post(reverse("accounts:logout"))
+    assert client.get(reverse("complaints:my-complaints")).status_code == 302
+
+
+def test_login_redirects_only_to_our_own_pages(settings):
+    customer = confirmed_customer()
+    customer.user.set_password("correct horse battery")
+    customer.user.save()
+    response = Client().post(
+        reverse("accounts:login"),
+        {"username": customer.user.email, "password": "correct horse battery",
+         "next": "https://evil.example/steal"},
+    )  # fmt: skip
+    assert response.status_code == 302 and "evil.example" not in response["Location"]
+
+
+def test_login_is_throttled_and_a_forged_forwarded_for_does_not_reset_it():
+    customer = confirmed_customer()
+    customer.user.set_password("correct horse battery")
+    customer.user.save()
+    url = reverse("accounts:login")
+    for i in range(5):
+        Client(HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").post(
+            url, {"username": customer.user.email, "password": f"guess{i}"}
+        )
+    response = Client(HTTP_X_FORWARDED_FOR="10.9.9.9").post(
+        url, {"username": customer.user.email, "password": "correct horse battery"}
+    )
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+
+
+# --- Accounts -------------------------------------------------------------------------
+
+
+def test_sign_up_then_confirm_links_earlier_complaints(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("complaints:complain"), form_data())
+    other = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = other.post(
+            reverse("accounts:signup"),
+            {"name": "Priya Patel", "email": "priya@example.com",
+             "password1": "a long passphrase 42", "password2": "a long passphrase 42"},
+        )  # fmt: skip
+    assert response.status_code == 302
+    assert (
+        "Confirm your email address"
+        in other.get(reverse("complaints:my-complaints")).content.decode()
+    )
+    other.post(_last_link())
+    listing = other.get(reverse("complaints:my-complaints")).content.decode()
+    assert Complaint.objects.get().reference in listing
+    assert Customer.objects.count() == 1
+
+
+def _last_link() -> str:
+    message = [m for m in mail.outbox if m.subject == "Confirm your email address"][-1]
+    return re.search(r"http://testserver(/confirm/[^/\s]+/)", message.body).group(1)
+
+
+def test_customers_change_their_contact_details_and_preferred_method():
+    customer = confirmed_customer()
+    client = signed_in(customer)
+    url = reverse("accounts:details")
+    response = client.post(
+        url,
+        {"name": "New Name", "phone": "0117 123", "postal_address": "1 Road",
+         "preferred_contact_method": "post", "customer_type": "business", "employee_count": "9"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.name, customer.preferred_contact_method, customer.employee_count) == (
+        "New Name", "post", 9,
+    )  # fmt: skip
+
+
+def test_password_reset_by_email(client):
+    customer = confirmed_customer()
+    client.post(reverse("accounts:password_reset"), {"email": customer.user.email})
+    body = mail.outbox[-1].body
+    path = re.search(r"http://testserver(/account/reset/\S+/)", body).group(1)
+    page = client.get(path, follow=True)
+    assert "Choose a new password" in page.content.decode()
+    client.post(
+        page.redirect_chain[-1][0],
+        {"new_password1": "another long phrase 7", "new_password2": "another long phrase 7"},
+    )
+    customer.user.refresh_from_db()
+    assert customer.user.check_password("another long phrase 7")
