@@ -198,31 +198,42 @@ def alarms_for(complaint) -> dict[str, datetime]:
     return alarms
 
 
-def alarms_sync(complaint) -> None:
-    """Make the stored DeadlineAlarm rows of a saved complaint match alarms_for()."""
+def alarms_sync(complaint, *, existing: dict | None = None) -> None:
+    """Make the stored DeadlineAlarm rows of a saved complaint match alarms_for().
+
+    `existing` (kind -> DeadlineAlarm, as already loaded by the caller) saves a query; it
+    is kept up to date in place.
+    """
     from complaints.models import DeadlineAlarm
 
     wanted = alarms_for(complaint)
-    existing = {a.kind: a for a in DeadlineAlarm.objects.filter(complaint=complaint)}
-    stale = [a.pk for kind, a in existing.items() if kind not in wanted]
+    if existing is None:
+        existing = {a.kind: a for a in DeadlineAlarm.objects.filter(complaint=complaint)}
+    stale = [kind for kind in existing if kind not in wanted]
     if stale:
-        DeadlineAlarm.objects.filter(pk__in=stale).delete()
+        DeadlineAlarm.objects.filter(pk__in=[existing.pop(kind).pk for kind in stale]).delete()
     for kind, due in wanted.items():
         alarm = existing.get(kind)
         if alarm is None:
-            DeadlineAlarm.objects.create(complaint=complaint, kind=kind, due_at=due)
+            existing[kind] = DeadlineAlarm.objects.create(
+                complaint=complaint, kind=kind, due_at=due
+            )
         elif alarm.due_at != due:
             DeadlineAlarm.objects.filter(pk=alarm.pk).update(due_at=due)
+            alarm.due_at = due
 
 
-def clocks_save(complaint, *, update_fields: list[str] | None = None) -> list[str]:
+def clocks_save(complaint, *, bump_version: bool = True, alarms: dict | None = None) -> list[str]:
     """Recompute the stored deadlines, save the complaint and re-arm its deadline jobs.
 
-    Callers hold the complaint's row lock (select_for_update) inside a transaction.
-    Returns the names of the deadlines that changed.
+    Callers hold the complaint's row lock (select_for_update) inside a transaction. The
+    version (which staff forms check, so nobody overwrites a change they have not seen)
+    moves on unless `bump_version` is False: a deadline job's bookkeeping is no such
+    change. Returns the names of the deadlines that changed.
     """
     changed = clocks_apply(complaint)
-    complaint.version += 1
+    if bump_version:
+        complaint.version += 1
     complaint.save()
-    alarms_sync(complaint)
+    alarms_sync(complaint, existing=alarms)
     return changed

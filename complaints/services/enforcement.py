@@ -50,17 +50,22 @@ def _department_label(complaint: Complaint) -> str:
     return complaint.get_department_display().split(" (")[0].lower()
 
 
-def _alert(complaint: Complaint, *, kind: str, deadline_at: datetime, audience: str, message: str):
-    StaffAlert.objects.get_or_create(
-        complaint=complaint,
-        kind=kind,
-        deadline_at=deadline_at,
-        audience=audience,
-        defaults={
-            "department": complaint.department,
-            "recipient": complaint.assignee if audience == StaffAlert.Audience.ASSIGNEE else None,
-            "message": message[:300],
-        },
+def _alert(complaint: Complaint, *, kind: str, deadline_at: datetime, audiences, message: str):
+    """Raise one alert per audience, once: the unique constraint drops a repeat."""
+    StaffAlert.objects.bulk_create(
+        [
+            StaffAlert(
+                complaint=complaint,
+                kind=kind,
+                deadline_at=deadline_at,
+                audience=audience,
+                department=complaint.department,
+                recipient=complaint.assignee if audience == StaffAlert.Audience.ASSIGNEE else None,
+                message=message[:300],
+            )
+            for audience in audiences
+        ],
+        ignore_conflicts=True,
     )
 
 
@@ -91,14 +96,13 @@ def _response_overdue(complaint: Complaint, due_at: datetime, now: datetime) -> 
     complaint.response_overdue_at = due_at
     dept = _department_label(complaint)
     message = f"{complaint.reference}: response was due {_local(due_at)} and has not been sent."
-    for audience in (StaffAlert.Audience.DEPARTMENT, StaffAlert.Audience.MANAGERS):
-        _alert(
-            complaint,
-            kind=AlarmKind.RESPONSE_OVERDUE,
-            deadline_at=due_at,
-            audience=audience,
-            message=message,
-        )
+    _alert(
+        complaint,
+        kind=AlarmKind.RESPONSE_OVERDUE,
+        deadline_at=due_at,
+        audiences=(StaffAlert.Audience.DEPARTMENT, StaffAlert.Audience.MANAGERS),
+        message=message,
+    )
     _clock_event(
         complaint,
         reason=f"Response overdue (COP-12): was due {_local(due_at)}.",
@@ -113,14 +117,13 @@ def _phone_promise(complaint: Complaint, due_at: datetime, now: datetime) -> str
     complaint.phone_promise_missed_for = due_at
     dept = _department_label(complaint)
     message = f"{complaint.reference}: we promised the customer a response by {_local(due_at)}."
-    for audience in (StaffAlert.Audience.DEPARTMENT, StaffAlert.Audience.MANAGERS):
-        _alert(
-            complaint,
-            kind=AlarmKind.PHONE_PROMISE,
-            deadline_at=due_at,
-            audience=audience,
-            message=message,
-        )
+    _alert(
+        complaint,
+        kind=AlarmKind.PHONE_PROMISE,
+        deadline_at=due_at,
+        audiences=(StaffAlert.Audience.DEPARTMENT, StaffAlert.Audience.MANAGERS),
+        message=message,
+    )
     _clock_event(
         complaint,
         reason=f"Phone promise missed (COP-04): promised {_local(due_at)}.",
@@ -150,7 +153,7 @@ def _progress_update(complaint: Complaint, due_at: datetime, now: datetime) -> s
         complaint,
         kind=AlarmKind.PROGRESS_UPDATE,
         deadline_at=due_at,
-        audience=audience,
+        audiences=(audience,),
         message=message,
     )
     _clock_event(
@@ -314,21 +317,17 @@ def complaint_alarms_fire(
             )
             if complaint is None:
                 return actions
-            for _ in range(len(HANDLERS) * 2):  # each firing settles one alarm for good
-                alarm = (
-                    DeadlineAlarm.objects.filter(complaint=complaint, due_at__lte=now)
-                    .order_by("due_at", "pk")
-                    .first()
-                )
-                if alarm is None:
-                    break
+            alarms = {a.kind: a for a in DeadlineAlarm.objects.filter(complaint=complaint)}
+            for alarm in sorted(alarms.values(), key=lambda a: (a.due_at, a.pk)):
+                if alarm.due_at > now or alarms.get(alarm.kind) is not alarm:
+                    continue  # not due, or replaced by an earlier firing
                 if alarms_for(complaint).get(alarm.kind) != alarm.due_at:
-                    alarms_sync(complaint)  # stale: the complaint's state has moved on
+                    alarms_sync(complaint, existing=alarms)  # the state has moved on
                     continue
                 text = HANDLERS[alarm.kind](complaint, alarm.due_at, now)
                 # Saving the fact the handler recorded drops this alarm (alarms_for no
                 # longer lists it) in the same transaction.
-                clocks_save(complaint)
+                clocks_save(complaint, bump_version=False, alarms=alarms)
                 if text:
                     actions.append(SweepAction(complaint.reference, alarm.kind, text))
             if dry_run:

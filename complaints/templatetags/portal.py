@@ -1,4 +1,5 @@
 """Template helpers for accessible forms (WCAG 2.2: hints and errors tied to their field)."""
+
 from django import template
 
 register = template.Library()

@@ -517,3 +517,16 @@ def test_history_alerts_and_outbox_lists_follow_the_department_queues(cases):
     manager, _ = login("senior_manager")
     page = manager.get(reverse("admin:complaints_outboxmessage_changelist"))
     assert cases["accounts"].reference in page.content.decode()
+
+
+def test_a_deadline_job_running_meanwhile_does_not_refuse_a_staff_form(cases, frozen):
+    """Only real changes count as 'changed by someone else': a job's flags do not."""
+    from complaints.services.enforcement import deadlines_sweep
+
+    client, agent = login("support_agent")
+    complaint = cases["tech"]
+    seen = Complaint.objects.get(pk=complaint.pk).version
+    frozen.move_to(datetime(2026, 11, 25, 17, 5, tzinfo=LONDON))
+    assert deadlines_sweep()  # flags the response overdue and alerts
+    response = client.post(act_url(complaint, "assign"), {"version": seen, "assignee": agent.pk})
+    assert response.status_code == 302
