@@ -43,7 +43,7 @@ class Command(BaseCommand):
             self._complaints(users)
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role, email, _name in DEMO_USERS:
-            where = "portal: /" if role == Role.CUSTOMER else "desk: /admin/"
+            where = "portal: /my/" if role == Role.CUSTOMER else "desk: /admin/"
             self.stdout.write(f"  {role.label:<45} {email:<26} {where}")
 
     def _user(self, role, email, name):
@@ -66,6 +66,7 @@ class Command(BaseCommand):
                 "account_reference": "ACC-1001",
                 "preferred_contact_method": ContactMethod.EMAIL,
                 "customer_type": CustomerType.CONSUMER,
+                "email_confirmed_at": timezone.now(),
             },
         )
         if Complaint.objects.filter(customer=customer).exists():
