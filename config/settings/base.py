@@ -220,6 +220,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    # django-axes logs every successful login at INFO; lockouts are still logged.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # --- Deadline jobs ----------------------------------------------------------------------
