@@ -575,6 +575,9 @@ class NoticeKind(models.TextChoices):
     ADR_LETTER = "adr_letter", _("Your right to ADR (COP-16)")
     OSC_WARNING = "osc_warning", _("Ombudsman referral deadline approaching (COP-18)")
     PROGRESS_UPDATE = "progress_update", _("Progress update (COP-13)")
+    FORMAL_OPENED = "formal_opened", _("Formal complaint: register reference and reviewer (COP-15)")
+    FINAL_PROPOSITION = "final_proposition", _("Final proposition (COP-15)")
+    DEADLOCK = "deadlock", _("Deadlock letter (COP-17)")
 
 
 class Notice(models.Model):
@@ -592,6 +595,14 @@ class Notice(models.Model):
     )
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
+    letter = models.OneToOneField(
+        "Attachment",
+        verbose_name=_("letter (PDF)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notice",
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -698,7 +709,12 @@ class StaffAlert(models.Model):
     kind = models.CharField(
         _("kind"),
         max_length=30,
-        choices=[*AlarmKind.choices, ("deadlock_request", _("Deadlock letter requested (COP-17)"))],
+        choices=[
+            *AlarmKind.choices,
+            ("deadlock_request", _("Deadlock letter requested (COP-17)")),
+            ("formal_unappointed", _("Formal complaint needs a senior manager (COP-15)")),
+            ("adr_remedy", _("ADR remedy overdue (COP-18)")),
+        ],
     )
     deadline_at = models.DateTimeField(_("for the deadline"))
     audience = models.CharField(_("to"), max_length=12, choices=Audience.choices)

@@ -1,0 +1,124 @@
+"""Formal complaints (COP-11, COP-15) and referrals to the ADR scheme (COP-16 to COP-18)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Requested(models.TextChoices):
+    """Whom the customer asked for when still dissatisfied (COP-15)."""
+
+    TECHNICAL_DIRECTOR = "technical_director", _("Technical Director")
+    COMPANY_SECRETARY = "company_secretary", _("Company Secretary")
+    NOT_SPECIFIED = "not_specified", _("Not specified")
+
+
+class FormalCase(models.Model):
+    """A complaint logged under the formal procedure, with its register reference (COP-15)."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("Under review")
+        FINAL_PROPOSITION = "final_proposition", _("Final proposition sent")
+
+    complaint = models.OneToOneField(
+        "complaints.Complaint",
+        verbose_name=_("complaint"),
+        on_delete=models.PROTECT,
+        related_name="formal_case",
+    )
+    register_reference = models.CharField(
+        _("complaints register reference"), max_length=20, unique=True, editable=False
+    )
+    requested = models.CharField(_("customer asked for"), max_length=20, choices=Requested.choices)
+    senior_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewing senior manager"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="formal_cases",
+        help_text=_("Appointed when the case is escalated; managers can reappoint."),
+    )
+    opened_at = models.DateTimeField(_("escalated"), default=timezone.now)
+    reason = models.TextField(_("why the customer is still dissatisfied"))
+    further_investigation = models.TextField(_("further investigation"), blank=True)
+    findings = models.TextField(_("review findings"), blank=True)
+    proposed_action = models.TextField(_("proposed further action"), blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.OPEN
+    )
+    final_proposition_sent_at = models.DateTimeField(
+        _("final proposition sent"), null=True, blank=True
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("formal complaint")
+        verbose_name_plural = _("complaints register")
+        ordering = ["-opened_at", "-pk"]
+        indexes = [
+            models.Index(fields=["senior_manager", "outcome"], name="formal_manager_idx"),
+            models.Index(fields=["outcome", "opened_at"], name="formal_outcome_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.register_reference} ({self.complaint_id})"
+
+
+class AdrReferral(models.Model):
+    """The customer's referral to the ADR scheme and what came of it (COP-18).
+
+    The company always abides by a decision the customer accepts: its remedy is tracked
+    until done, and a job chases it when it is late.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Awaiting the scheme's decision")
+        UPHELD = "upheld", _("Upheld: the company must put things right")
+        PARTLY_UPHELD = "partly_upheld", _("Partly upheld")
+        NOT_UPHELD = "not_upheld", _("Not upheld")
+        NOT_ACCEPTED_FOR_REVIEW = "not_accepted", _("Not accepted for review by the scheme")
+
+    complaint = models.OneToOneField(
+        "complaints.Complaint",
+        verbose_name=_("complaint"),
+        on_delete=models.PROTECT,
+        related_name="adr_referral",
+    )
+    referred_at = models.DateTimeField(_("referred to the scheme"))
+    scheme_reference = models.CharField(_("scheme's case reference"), max_length=60, blank=True)
+    decision = models.CharField(
+        _("decision"), max_length=20, choices=Decision.choices, default=Decision.PENDING
+    )
+    decided_at = models.DateTimeField(_("decision date"), null=True, blank=True)
+    customer_accepted = models.BooleanField(
+        _("customer accepted the decision"), null=True, blank=True
+    )
+    remedy = models.TextField(_("remedy the company must carry out"), blank=True)
+    remedy_due_at = models.DateTimeField(_("remedy due by"), null=True, blank=True)
+    remedy_completed_at = models.DateTimeField(_("remedy completed"), null=True, blank=True)
+    remedy_chased_at = models.DateTimeField(_("last chased"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("ADR referral")
+        verbose_name_plural = _("ADR referrals")
+        ordering = ["-referred_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["remedy_due_at"],
+                condition=models.Q(remedy_completed_at__isnull=True, remedy_due_at__isnull=False),
+                name="adr_remedy_due_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"ADR referral for {self.complaint_id} ({self.get_decision_display()})"

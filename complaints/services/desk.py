@@ -199,13 +199,22 @@ def complaint_escalate(*, complaint: Complaint, actor, requested: str, reason: s
     if requested not in ESCALATION_REQUESTS:
         raise ValidationError({"requested": "Say whom the customer asked for."})
     reason = _text(reason, "reason", "Record what the customer said.")
-    return complaint_transition(
-        complaint=complaint,
-        to=Status.FORMAL,
-        actor=actor,
-        reason=f"Customer still dissatisfied; asked for {ESCALATION_REQUESTS[requested]}: {reason}",
-        extra={"requested": requested},
-    )
+    from escalation.services import formal_case_open
+
+    with transaction.atomic():
+        locked = complaint_transition(
+            complaint=complaint,
+            to=Status.FORMAL,
+            actor=actor,
+            reason=f"Customer still dissatisfied; asked for {ESCALATION_REQUESTS[requested]}: "
+            f"{reason}",
+            extra={"requested": requested},
+        )
+        formal_case_open(complaint=locked, actor=actor, requested=requested, reason=reason)
+        locked.refresh_from_db()
+    if locked is not complaint:
+        complaint.refresh_from_db()
+    return locked
 
 
 def complaint_reopen(*, complaint: Complaint, actor, reason: str) -> Complaint:

@@ -6,12 +6,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from complaints.domain.notices import delivery_channels
 from complaints.domain.wording import moment_words
+from complaints.letters import letter_pdf
 from complaints.models import (
+    Attachment,
     CaseEvent,
     Complaint,
     DeliveryChannel,
@@ -30,6 +34,9 @@ SUBJECTS = {
     NoticeKind.AUTO_CLOSED: "Your complaint {ref} has been closed",
     NoticeKind.ADR_LETTER: "Your complaint {ref}: your right to an independent review (ADR)",
     NoticeKind.OSC_WARNING: "Your complaint {ref}: four weeks left to refer it to the ombudsman",
+    NoticeKind.FORMAL_OPENED: "Your complaint {ref} is now a formal complaint",
+    NoticeKind.FINAL_PROPOSITION: "Your complaint {ref}: our final proposition",
+    NoticeKind.DEADLOCK: "Your complaint {ref}: deadlock letter",
 }
 
 
@@ -55,6 +62,7 @@ def notice_context(complaint: Complaint, **extra) -> dict:
         "first_made_on": moment_words(complaint.first_made_at, tz),
         "osc_deadline": moment_words(complaint.osc_deadline_at, tz),
         "response_due": moment_words(complaint.response_due_at, tz),
+        "adr_eligible": moment_words(complaint.adr_eligible_at, tz),
         "immediate_action": settings.REDRESS_IMMEDIATE_ACTION.get(complaint.department, ""),
         "responded_on": moment_words(complaint.responded_at, tz) if complaint.responded_at else "",
         **extra,
@@ -102,6 +110,10 @@ def notice_send(
             )
     except IntegrityError:
         return None
+    # Every notice is also a letter: a PDF kept on the case, attached to the email, posted
+    # when the customer chose post, and downloadable by staff and the customer.
+    notice.letter = letter_make(notice)
+    notice.save(update_fields=["letter"])
     messages = [
         OutboxMessage.objects.create(
             notice=notice,
@@ -131,3 +143,26 @@ def notice_send(
                 robust=True,
             )
     return notice
+
+
+def letter_make(notice, *, now: datetime | None = None) -> Attachment:
+    """Print a notice as a PDF letter kept on the case, visible to its customer."""
+    complaint = notice.complaint
+    pdf = letter_pdf(
+        recipient=f"{complaint.customer.name}\n{complaint.customer.postal_address}",
+        reference=complaint.reference,
+        subject=notice.subject,
+        body=notice.body,
+    )
+    letter = Attachment(
+        complaint=complaint,
+        kind=Attachment.Kind.LETTER_SENT,
+        original_name=f"{complaint.reference}-{notice.kind}.pdf",
+        content_type="application/pdf",
+        size=len(pdf),
+        customer_visible=True,
+        at=now or timezone.now(),
+    )
+    letter.file.save(letter.original_name, ContentFile(pdf), save=False)
+    letter.save()
+    return letter

@@ -6,21 +6,19 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from complaints.letters import letter_pdf
 from complaints.models import (
-    Attachment,
     CaseEvent,
     Correspondence,
     DeliveryChannel,
     DeliveryState,
     OutboxMessage,
 )
+from complaints.services.notices import letter_make
 
 logger = logging.getLogger(__name__)
 
@@ -100,13 +98,17 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> str | Non
                 if complaint.department == "accounts"
                 else company["support_email"]
             )
-            EmailMessage(
+            email = EmailMessage(
                 subject=notice.subject,
                 body=notice.body,
                 to=[message.recipient],
                 reply_to=[department_mailbox],
                 headers=headers,
-            ).send()
+            )
+            if notice.letter_id:
+                with notice.letter.file.open("rb") as pdf:
+                    email.attach(notice.letter.original_name, pdf.read(), "application/pdf")
+            email.send()
             with transaction.atomic():
                 _finish(message, DeliveryState.SENT, now)
         elif message.channel == DeliveryChannel.PORTAL:
@@ -122,25 +124,8 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> str | Non
                 )
                 _finish(message, DeliveryState.SENT, now)
         elif message.channel == DeliveryChannel.POST:
-            pdf = letter_pdf(
-                recipient=message.recipient,
-                reference=complaint.reference,
-                subject=notice.subject,
-                body=notice.body,
-            )
             with transaction.atomic():
-                letter = Attachment(
-                    complaint=complaint,
-                    kind=Attachment.Kind.LETTER_SENT,
-                    original_name=f"{complaint.reference}-{notice.kind}.pdf",
-                    content_type="application/pdf",
-                    size=len(pdf),
-                    customer_visible=True,
-                    at=now,
-                )
-                letter.file.save(letter.original_name, ContentFile(pdf), save=False)
-                letter.save()
-                message.letter = letter
+                message.letter = notice.letter or letter_make(notice, now=now)
                 _finish(message, DeliveryState.TO_POST, now)
         else:
             with transaction.atomic():

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from complaints.domain.lifecycle import Status
 from complaints.models import (
     AlarmKind,
+    Attachment,
     CaseEvent,
     Channel,
     Complaint,
@@ -452,7 +453,7 @@ def test_one_sweep_after_months_of_downtime_matches_daily_sweeps(django_db_block
         day += timedelta(hours=8)
     daily = _snapshot()
 
-    for model in (StaffAlert, OutboxMessage, Notice, DeadlineAlarm):
+    for model in (StaffAlert, OutboxMessage, Notice, Attachment, DeadlineAlarm):
         model.objects.all()._raw_delete(model.objects.db)
     CaseEvent.objects.all()._raw_delete(CaseEvent.objects.db)
     Correspondence.objects.all()._raw_delete(Correspondence.objects.db)

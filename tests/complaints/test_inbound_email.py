@@ -146,7 +146,7 @@ def snapshot() -> dict:
             c.closed_at,
             c.correspondence.count(),
             c.events.count(),
-            c.attachments.count(),
+            c.attachments.exclude(kind="letter_sent").count(),
             c.notices.count(),
             sorted(c.alarms.values_list("kind", "due_at")),
         )
@@ -184,13 +184,13 @@ def _check_05(complaint, **_):
 
 
 def _check_07(complaint, **_):
-    (eml,) = complaint.attachments.all()
+    (eml,) = complaint.attachments.exclude(kind="letter_sent")
     assert eml.original_name == "Visit rescheduled.eml" and eml.content_type == "message/rfc822"
     assert b"rescheduled to 11 December" in eml.file.read()
 
 
 def _check_08(complaint, **_):
-    files = {a.original_name: a for a in complaint.attachments.all()}
+    files = {a.original_name: a for a in complaint.attachments.exclude(kind="letter_sent")}
     assert set(files) == {"invoice-NOV-2026.pdf", "router-lights.jpg"}
     assert files["invoice-NOV-2026.pdf"].file.read().startswith(b"%PDF-")
     assert all(
@@ -199,14 +199,14 @@ def _check_08(complaint, **_):
 
 
 def _check_09(complaint, **_):
-    (attachment,) = complaint.attachments.all()
+    (attachment,) = complaint.attachments.exclude(kind="letter_sent")
     assert attachment.original_name == "passwd"
     assert ".." not in attachment.file.name and "etc" not in attachment.file.name
     assert attachment.file.read().startswith(b"root:x:0:0")
 
 
 def _check_10(complaint, **_):
-    (image,) = complaint.attachments.all()
+    (image,) = complaint.attachments.exclude(kind="letter_sent")
     assert image.original_name == "image001.png" and image.file.read().startswith(b"\x89PNG")
 
 
@@ -232,7 +232,7 @@ def _check_20(complaint, **_):
 
 def _check_23(complaint, **_):
     assert complaint.subject == NO_SUBJECT and complaint.description == NO_TEXT
-    assert [a.original_name for a in complaint.attachments.all()] == ["Scan_0001.pdf"]
+    assert [a.original_name for a in complaint.attachments.exclude(kind="letter_sent")] == ["Scan_0001.pdf"]
 
 
 def _check_24(complaint, record, **_):
@@ -495,7 +495,7 @@ def test_attachments_over_the_limit_are_noted_not_kept(settings):
     complaint = Complaint.objects.get(
         reference=ingest(raw_of("08-pdf-and-image-attachments.eml")).reference
     )
-    assert [a.original_name for a in complaint.attachments.all()] == ["router-lights.jpg"]
+    assert [a.original_name for a in complaint.attachments.exclude(kind="letter_sent")] == ["router-lights.jpg"]
     note = complaint.events.get(reason__startswith="Email attachment invoice-NOV-2026.pdf")
     assert "larger than the 1000-byte limit" in note.reason
 

@@ -172,7 +172,7 @@ def test_attachments_are_checked_by_content_and_limited_to_five(client):
 
     good = [SimpleUploadedFile("bill.pdf", PDF), SimpleUploadedFile("x.png", b"\x89PNG\r\n\x1a\n0")]
     client.post(reverse("complaints:complain"), {**form_data(), "files": good})
-    assert sorted(Attachment.objects.values_list("original_name", flat=True)) == [
+    assert sorted(Attachment.objects.filter(kind="customer_upload").values_list("original_name", flat=True)) == [
         "bill.pdf",
         "x.png",
     ]
@@ -249,7 +249,7 @@ def test_a_reply_stops_auto_close_and_a_reply_after_closure_reopens():
     complaint.refresh_from_db()
     assert complaint.status == Status.INVESTIGATING
     assert complaint.first_made_at == NOW
-    assert Attachment.objects.get().customer_visible
+    assert Attachment.objects.get(kind="customer_upload").customer_visible
 
 
 def test_still_not_satisfied_makes_it_formal_with_the_person_asked_for():
@@ -261,8 +261,13 @@ def test_still_not_satisfied_makes_it_formal_with_the_person_asked_for():
     client.post(url, {"requested": "company_secretary", "reason": "Nobody called me back."})
     complaint.refresh_from_db()
     assert complaint.status == Status.FORMAL
-    assert complaint.events.latest("pk").extra["requested"] == "company_secretary"
+    assert complaint.events.get(to_status="formal").extra["requested"] == "company_secretary"
     assert complaint.adr_eligible_at == NOW + timedelta(weeks=8)  # the clock is not reset
+    # COP-15: a register reference of its own, and the customer is told it.
+    case = complaint.formal_case
+    assert re.fullmatch(r"FCR-2026-\d{4}", case.register_reference)
+    told = Notice.objects.get(complaint=complaint, kind=NoticeKind.FORMAL_OPENED).body
+    assert case.register_reference in told and complaint.reference in told
 
 
 def test_asking_for_a_deadlock_letter_alerts_the_managers_once():
