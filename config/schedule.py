@@ -26,6 +26,12 @@ def beat_schedule() -> dict:
             "task": "complaints.tasks.outbox_dispatch",
             "schedule": settings.REDRESS_OUTBOX_SECONDS,
         },
+        # The company always abides by an ADR decision the customer accepted (COP-18): an
+        # overdue remedy is chased once a day; hourly runs pick it up within the hour.
+        "adr-remedies-chase": {
+            "task": "escalation.tasks.adr_remedies_chase",
+            "schedule": 3600.0,
+        },
         # Complaints by email (COP-05) when an IMAP mailbox is configured; a piped mail
         # server (manage.py ingest_email) needs no polling. A minute keeps the
         # acknowledgement within the Code's promise of a prompt reply.

@@ -10,5 +10,6 @@ admin.site.index_title = "Complaints handling"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("account/", include("accounts.urls")),
+    path("staff/formal/", include("escalation.urls")),
     path("", include("complaints.urls")),
 ]

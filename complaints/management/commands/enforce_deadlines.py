@@ -6,6 +6,7 @@ from django.utils import timezone
 from complaints.models import OutboxMessage
 from complaints.services.enforcement import deadlines_sweep
 from complaints.services.outbox import outbox_deliver, outbox_due_ids
+from escalation.services import adr_remedies_chase
 
 
 class Command(BaseCommand):
@@ -26,6 +27,9 @@ class Command(BaseCommand):
         now = timezone.now()
         for action in deadlines_sweep(now=now, dry_run=dry_run):
             self.stdout.write(f"{action}" + (" (dry run)" if dry_run else ""))
+        if not dry_run:
+            for line in adr_remedies_chase(now=now):
+                self.stdout.write(line)
         if dry_run or no_deliver:
             return
         for message_id in outbox_due_ids(now=now):

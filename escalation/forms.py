@@ -1,0 +1,79 @@
+"""Forms of the senior managers' review workspace."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from complaints.forms import DATETIME_FORMATS, DATETIME_INPUT
+from escalation.models import AdrReferral
+
+
+class ReviewForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    further_investigation = forms.CharField(
+        label="Further investigation", required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    findings = forms.CharField(
+        label="Findings", required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    proposed_action = forms.CharField(
+        label="Proposed further action",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What the company will do. Sent as the final proposition (COP-15).",
+    )
+
+
+class AppointForm(forms.Form):
+    senior_manager = forms.ModelChoiceField(
+        label="Reviewing senior manager",
+        queryset=get_user_model()
+        .objects.filter(
+            is_active=True, is_staff=True, groups__permissions__codename="review_formal"
+        )
+        .distinct(),
+    )
+
+
+class DeadlockForm(forms.Form):
+    reason = forms.CharField(
+        label="Why we can do no more (goes in the letter)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ReferralForm(forms.Form):
+    referred_at = forms.DateTimeField(
+        label="Referred to the scheme on", widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
+    )
+    scheme_reference = forms.CharField(label="Scheme's case reference", required=False)
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="The scheme's decision",
+        choices=[c for c in AdrReferral.Decision.choices if c[0] != AdrReferral.Decision.PENDING],
+    )
+    decided_at = forms.DateTimeField(
+        label="Decision date", widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
+    )
+    customer_accepted = forms.NullBooleanField(
+        label="Did the customer accept it?",
+        widget=forms.Select(
+            choices=[("unknown", "Not yet known"), ("true", "Yes"), ("false", "No")]
+        ),
+    )
+    remedy = forms.CharField(
+        label="Remedy the company must carry out",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    remedy_due_at = forms.DateTimeField(
+        label="Remedy due by",
+        required=False,
+        widget=DATETIME_INPUT,
+        input_formats=DATETIME_FORMATS,
+    )
+
+
+class RemedyDoneForm(forms.Form):
+    note = forms.CharField(label="What was done", widget=forms.Textarea(attrs={"rows": 3}))

@@ -1,0 +1,230 @@
+"""The senior managers' review workspace for formal complaints (COP-15 to COP-18)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from complaints.selectors import complaint_timeline
+from escalation import forms as workspace_forms
+from escalation.models import AdrReferral, FormalCase
+from escalation.services import (
+    FormalCaseChanged,
+    adr_decision_record,
+    adr_referral_record,
+    adr_remedy_complete,
+    deadlock_letter_issue,
+    final_proposition_send,
+    formal_case_appoint,
+    formal_review_save,
+    reviewer_can_act,
+)
+
+
+def reviewers_only(view):
+    """Let in only staff who may act on formal complaints; others get 403."""
+
+    @staff_member_required
+    def wrapped(request, *args, **kwargs):
+        if not reviewer_can_act(request.user):
+            raise PermissionDenied("Only senior managers can open formal complaints.")
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+def _errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@require_GET
+@reviewers_only
+def formal_list(request):
+    """Formal cases assigned to me, then every open formal case."""
+    cases = FormalCase.objects.select_related("complaint__customer", "senior_manager")
+    open_cases = cases.filter(outcome=FormalCase.Outcome.OPEN)
+    return render(
+        request,
+        "escalation/formal_list.html",
+        {
+            "title": "Formal complaints",
+            "mine": open_cases.filter(senior_manager=request.user),
+            "open_cases": open_cases.filter(
+                ~Q(senior_manager=request.user) | Q(senior_manager=None)
+            ),
+            "recent_closed": cases.exclude(outcome=FormalCase.Outcome.OPEN)[:20],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@reviewers_only
+def formal_detail(request, register_reference: str):
+    """One formal case: its whole history, the review, and its actions."""
+    case = get_object_or_404(
+        FormalCase.objects.select_related("complaint__customer", "senior_manager"),
+        register_reference=register_reference,
+    )
+    complaint = case.complaint
+    review = workspace_forms.ReviewForm(
+        request.POST or None,
+        initial={
+            "version": case.version,
+            "further_investigation": case.further_investigation,
+            "findings": case.findings,
+            "proposed_action": case.proposed_action,
+        },
+    )
+    if request.method == "POST" and review.is_valid():
+        try:
+            formal_review_save(
+                case=case,
+                actor=request.user,
+                further_investigation=review.cleaned_data["further_investigation"],
+                findings=review.cleaned_data["findings"],
+                proposed_action=review.cleaned_data["proposed_action"],
+                expected_version=review.cleaned_data["version"],
+            )
+        except FormalCaseChanged as exc:
+            review.add_error(None, str(exc))
+        except ValidationError as exc:
+            _errors(review, exc)
+        else:
+            messages.success(request, "Review saved.")
+            return redirect("escalation:formal-detail", case.register_reference)
+    referral = AdrReferral.objects.filter(complaint=complaint).first()
+    return render(
+        request,
+        "escalation/formal_detail.html",
+        {
+            "title": f"{case.register_reference}: {complaint.subject}",
+            "case": case,
+            "complaint": complaint,
+            "review": review,
+            "timeline": complaint_timeline(complaint),
+            "appoint": workspace_forms.AppointForm(initial={"senior_manager": case.senior_manager}),
+            "deadlock": workspace_forms.DeadlockForm(),
+            "referral": referral,
+            "referral_form": workspace_forms.ReferralForm(),
+            "decision_form": workspace_forms.DecisionForm(),
+            "remedy_form": workspace_forms.RemedyDoneForm(),
+            "letters": complaint.attachments.filter(kind="letter_sent").order_by("at"),
+        },
+    )
+
+
+def _case(register_reference: str) -> FormalCase:
+    return get_object_or_404(FormalCase, register_reference=register_reference)
+
+
+def _back(
+    request, case: FormalCase, message: str | None = None, error: ValidationError | None = None
+):
+    if error is not None:
+        messages.error(request, " ".join(error.messages))
+    elif message:
+        messages.success(request, message)
+    return redirect("escalation:formal-detail", case.register_reference)
+
+
+@require_POST
+@reviewers_only
+def formal_appoint(request, register_reference: str):
+    """Appoint the reviewing senior manager."""
+    case = _case(register_reference)
+    form = workspace_forms.AppointForm(request.POST)
+    if not form.is_valid():
+        return _back(request, case, error=ValidationError("Choose a senior manager."))
+    try:
+        formal_case_appoint(
+            case=case, manager=form.cleaned_data["senior_manager"], actor=request.user
+        )
+    except ValidationError as exc:
+        return _back(request, case, error=exc)
+    return _back(request, case, "Senior manager appointed.")
+
+
+@require_POST
+@reviewers_only
+def formal_final_proposition(request, register_reference: str):
+    """Send the final proposition letter, and the deadlock letter with it."""
+    case = _case(register_reference)
+    try:
+        final_proposition_send(case=case, actor=request.user)
+    except ValidationError as exc:
+        return _back(request, case, error=exc)
+    return _back(request, case, "Final proposition and deadlock letter sent to the customer.")
+
+
+@require_POST
+@reviewers_only
+def formal_deadlock(request, register_reference: str):
+    """Issue a deadlock letter on the customer's request (COP-17)."""
+    case = _case(register_reference)
+    form = workspace_forms.DeadlockForm(request.POST)
+    if not form.is_valid():
+        return _back(request, case, error=ValidationError("Say why we can do no more."))
+    try:
+        deadlock_letter_issue(
+            complaint=case.complaint, actor=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as exc:
+        return _back(request, case, error=exc)
+    return _back(request, case, "Deadlock letter sent to the customer.")
+
+
+@require_POST
+@reviewers_only
+def formal_adr_referral(request, register_reference: str):
+    """Record the customer's referral to the ADR scheme."""
+    case = _case(register_reference)
+    form = workspace_forms.ReferralForm(request.POST)
+    if not form.is_valid():
+        return _back(request, case, error=ValidationError("Give the referral date."))
+    try:
+        adr_referral_record(complaint=case.complaint, actor=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        return _back(request, case, error=exc)
+    return _back(request, case, "ADR referral recorded.")
+
+
+@require_POST
+@reviewers_only
+def formal_adr_decision(request, register_reference: str):
+    """Record the scheme's decision and the customer's acceptance."""
+    case = _case(register_reference)
+    referral = get_object_or_404(AdrReferral, complaint=case.complaint)
+    form = workspace_forms.DecisionForm(request.POST)
+    if not form.is_valid():
+        return _back(request, case, error=ValidationError(list(form.errors.values())[0]))
+    try:
+        adr_decision_record(referral=referral, actor=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        return _back(request, case, error=exc)
+    return _back(request, case, "ADR decision recorded.")
+
+
+@require_POST
+@reviewers_only
+def formal_adr_remedy_done(request, register_reference: str):
+    """Record that the company carried out the ADR remedy."""
+    case = _case(register_reference)
+    referral = get_object_or_404(AdrReferral, complaint=case.complaint)
+    form = workspace_forms.RemedyDoneForm(request.POST)
+    if not form.is_valid():
+        return _back(request, case, error=ValidationError("Say what was done."))
+    try:
+        adr_remedy_complete(referral=referral, actor=request.user, note=form.cleaned_data["note"])
+    except ValidationError as exc:
+        return _back(request, case, error=exc)
+    return _back(request, case, "Remedy recorded as done.")
