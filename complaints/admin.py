@@ -242,11 +242,7 @@ class ComplaintAdmin(admin.ModelAdmin):
             extra.update(
                 timeline=complaint_timeline(complaint),
                 clocks=complaint_clock_lines(complaint),
-                desk_actions=[
-                    a
-                    for a in ACTIONS.values()
-                    if request.user.has_perm(a.permission) and a.available(complaint)
-                ],
+                desk_actions=[a for a in ACTIONS.values() if a.allowed(complaint, request.user)],
             )
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
@@ -278,6 +274,8 @@ class ComplaintAdmin(admin.ModelAdmin):
         if not request.user.has_perm(desk_action.permission):
             raise PermissionDenied
         case_url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
+        if desk_action.available(complaint) and not desk_action.allowed(complaint, request.user):
+            raise PermissionDenied("Only senior managers act on a formal complaint.")
         if not desk_action.available(complaint):
             messages.error(
                 request,

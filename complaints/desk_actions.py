@@ -40,6 +40,17 @@ class DeskAction:
     run: Callable[[Complaint, object, dict], object]
     available: Callable[[Complaint], bool] = lambda complaint: True
     done: str = "Done."
+    # Adds to the record without deciding anything, so open to the department during a
+    # formal review; everything else on a formal case is for senior managers (COP-15).
+    additive: bool = False
+
+    def allowed(self, complaint: Complaint, user) -> bool:
+        """Return whether `user` may take this action on `complaint` now."""
+        if not user.has_perm(self.permission) or not self.available(complaint):
+            return False
+        if complaint.status == Status.FORMAL and not self.additive:
+            return user.has_perm("complaints.review_formal")
+        return True
 
 
 def _can_move(to: Status) -> Callable[[Complaint], bool]:
@@ -77,6 +88,7 @@ ACTIONS: dict[str, DeskAction] = {
             "complaints.add_casenote",
             lambda c, u, d: complaint_note_add(complaint=c, actor=u, body=d["body"]),
             done="Note added.",
+            additive=True,
         ),
         DeskAction(
             "progress",
@@ -111,6 +123,7 @@ ACTIONS: dict[str, DeskAction] = {
                 body=d["body"],
             ),
             done="Third-party correspondence recorded.",
+            additive=True,
         ),
         DeskAction(
             "attach",
@@ -125,6 +138,7 @@ ACTIONS: dict[str, DeskAction] = {
                 max_bytes=settings.REDRESS_MAX_ATTACHMENT_BYTES,
             ),
             done="File attached.",
+            additive=True,
         ),
         DeskAction(
             "respond",
@@ -160,6 +174,7 @@ ACTIONS: dict[str, DeskAction] = {
                 complaint=c, actor=u, body=d["body"], channel=d["channel"]
             ),
             done="Customer contact recorded.",
+            additive=True,
         ),
         DeskAction(
             "escalate",

@@ -494,6 +494,14 @@ class Attachment(models.Model):
     def __str__(self):
         return self.original_name
 
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Files on a case are kept as they were received or sent.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Files on a case are never deleted.")
+
 
 class ReferenceCounter(models.Model):
     """The last number handed out in one reference sequence (e.g. complaints of 2026)."""

@@ -297,17 +297,11 @@ def test_escalate_reopen_contact_and_first_made(cases):
     complaint.refresh_from_db()
     assert complaint.status == Status.FORMAL
     assert complaint.events.get(to_status="formal").extra["requested"] == "technical_director"
-
-    assert (
-        post(
-            client,
-            complaint,
-            "first_made",
-            first_made_at="2026-11-20T16:00",
-            reason="Found the earlier call note.",
-        ).status_code
-        == 302
-    )
+    # Now a senior manager's case: the first-made time is theirs to correct.
+    data = {"first_made_at": "2026-11-20T16:00", "reason": "Found the earlier call note."}
+    assert post(client, complaint, "first_made", **data).status_code == 403
+    manager, _ = login("senior_manager")
+    assert post(manager, complaint, "first_made", **data).status_code == 302
     complaint.refresh_from_db()
     assert complaint.response_due_at == datetime(2026, 11, 24, 17, 0, tzinfo=LONDON)
 
@@ -530,3 +524,34 @@ def test_a_deadline_job_running_meanwhile_does_not_refuse_a_staff_form(cases, fr
     assert deadlines_sweep()  # flags the response overdue and alerts
     response = client.post(act_url(complaint, "assign"), {"version": seen, "assignee": agent.pk})
     assert response.status_code == 302
+
+
+def test_on_a_formal_case_agents_may_only_add_to_the_record(cases):
+    """COP-15: a senior manager takes over; the department can still add notes and files."""
+    client, _ = login("support_agent")
+    formal = cases["formal"]
+    page = client.get(case_url(formal)).content.decode()
+    assert "act/note/" in page and "act/assign/" not in page
+    assert post(client, formal, "assign", assignee="").status_code == 403
+    assert (
+        client.post(act_url(formal, "note"), {"body": "Engineer report attached"}).status_code
+        == 302
+    )
+    manager, boss = login("senior_manager")
+    assert post(manager, formal, "assign", assignee=boss.pk).status_code == 302
+
+
+def test_files_on_a_case_are_immutable(cases):
+    from django.core.files.base import ContentFile
+
+    attachment = Attachment(
+        complaint=cases["tech"], kind="technical_report", original_name="r.pdf",
+        content_type="application/pdf", size=len(PDF),
+    )  # fmt: skip
+    attachment.file.save("r.pdf", ContentFile(PDF), save=False)
+    attachment.save()
+    attachment.original_name = "changed.pdf"
+    with pytest.raises(PermissionError):
+        attachment.save()
+    with pytest.raises(PermissionError):
+        attachment.delete()
