@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 CLAIM_SECONDS = 300
 
 
+class ClaimLost(Exception):
+    """The worker held a message past its claim and another worker has taken it over."""
+
+
 def _backoff(attempts: int) -> timedelta:
     """Return the wait before the next attempt: 1, 2, 4 ... minutes, at most an hour."""
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
@@ -130,6 +134,11 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> str | Non
         else:
             with transaction.atomic():
                 _finish(message, DeliveryState.TO_CALL, now)
+    except ClaimLost:
+        logger.warning(
+            "outbox message %s: claim expired mid-delivery; left to its new sender", message_id
+        )
+        return None
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
         _failed(message, exc, now)
         return OutboxMessage.objects.get(pk=message_id).state
@@ -137,14 +146,20 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> str | Non
 
 
 def _finish(message: OutboxMessage, state: str, now: datetime) -> None:
-    message.state = state
-    message.claimed_until = None
-    message.last_error = ""
-    if state == DeliveryState.SENT:
-        message.sent_at = now
-    message.save(
-        update_fields=["state", "claimed_until", "last_error", "sent_at", "message_id", "letter"]
+    finished = OutboxMessage.objects.filter(
+        pk=message.pk, state=DeliveryState.SENDING, claimed_until=message.claimed_until
+    ).update(
+        state=state,
+        claimed_until=None,
+        last_error="",
+        sent_at=now if state == DeliveryState.SENT else None,
+        message_id=message.message_id,
+        letter=message.letter,
     )
+    if not finished:
+        # Our claim expired and another worker took the message: undo what we wrote.
+        raise ClaimLost(message.pk)
+    message.state = state
     verb = {
         DeliveryState.SENT: "sent",
         DeliveryState.TO_POST: "printed and put in the post queue",
@@ -166,12 +181,16 @@ def _failed(message: OutboxMessage, exc: Exception, now: datetime) -> None:
     final = attempts >= settings.REDRESS_OUTBOX_MAX_ATTEMPTS
     logger.warning("outbox message %s attempt %s failed: %s", message.pk, attempts, exc)
     with transaction.atomic():
-        OutboxMessage.objects.filter(pk=message.pk).update(
+        still_ours = OutboxMessage.objects.filter(
+            pk=message.pk, state=DeliveryState.SENDING, claimed_until=message.claimed_until
+        )
+        if not still_ours.update(
             state=DeliveryState.FAILED if final else DeliveryState.PENDING,
             claimed_until=None,
             next_attempt_at=now + _backoff(attempts),
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
-        )
+        ):
+            return  # another worker has it now
         if final:
             CaseEvent.objects.record(
                 complaint=message.notice.complaint,

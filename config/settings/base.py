@@ -152,6 +152,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(CELERY_BROKER_FILESYSTEM_DIR / "processed"),
         "control_folder": str(CELERY_BROKER_FILESYSTEM_DIR / "control"),
         "store_processed": False,
+        # kombu waits this long between looks at the folder; its default of 1 s caps a
+        # worker at about one task per second whenever it is at its prefetch limit.
+        "polling_interval": 0.1,
     }
 else:
     # A task not acknowledged within this time is redelivered; no countdown may exceed it.

@@ -113,3 +113,19 @@ def test_hostile_text_in_a_letter_is_printed_not_interpreted():
         body="<para>unclosed & <script>alert(1)</script>",
     )
     assert pdf.startswith(b"%PDF-")
+
+
+def test_a_sender_whose_claim_expired_writes_nothing():
+    """A worker stalled past its claim must not record (or write) a second delivery."""
+    from complaints.services.outbox import ClaimLost, _claim, _finish
+
+    complaint, message = _queue(preferred_contact_method="portal")
+    assert _claim(message.pk, T0)
+    stalled = OutboxMessage.objects.get(pk=message.pk)
+    # Its claim runs out; another worker claims the message and delivers it.
+    later = T0 + timedelta(minutes=6)
+    assert outbox_deliver(message_id=message.pk, now=later) == DeliveryState.SENT
+    with pytest.raises(ClaimLost):
+        _finish(stalled, DeliveryState.SENT, later)
+    delivered = complaint.events.filter(reason__contains="sent", kind=CaseEvent.Kind.NOTICE)
+    assert delivered.count() == 1
