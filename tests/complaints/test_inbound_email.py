@@ -232,7 +232,9 @@ def _check_20(complaint, **_):
 
 def _check_23(complaint, **_):
     assert complaint.subject == NO_SUBJECT and complaint.description == NO_TEXT
-    assert [a.original_name for a in complaint.attachments.exclude(kind="letter_sent")] == ["Scan_0001.pdf"]
+    assert [a.original_name for a in complaint.attachments.exclude(kind="letter_sent")] == [
+        "Scan_0001.pdf"
+    ]
 
 
 def _check_24(complaint, record, **_):
@@ -495,7 +497,9 @@ def test_attachments_over_the_limit_are_noted_not_kept(settings):
     complaint = Complaint.objects.get(
         reference=ingest(raw_of("08-pdf-and-image-attachments.eml")).reference
     )
-    assert [a.original_name for a in complaint.attachments.exclude(kind="letter_sent")] == ["router-lights.jpg"]
+    assert [a.original_name for a in complaint.attachments.exclude(kind="letter_sent")] == [
+        "router-lights.jpg"
+    ]
     note = complaint.events.get(reason__startswith="Email attachment invoice-NOV-2026.pdf")
     assert "larger than the 1000-byte limit" in note.reason
 

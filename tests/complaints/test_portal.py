@@ -172,7 +172,9 @@ def test_attachments_are_checked_by_content_and_limited_to_five(client):
 
     good = [SimpleUploadedFile("bill.pdf", PDF), SimpleUploadedFile("x.png", b"\x89PNG\r\n\x1a\n0")]
     client.post(reverse("complaints:complain"), {**form_data(), "files": good})
-    assert sorted(Attachment.objects.filter(kind="customer_upload").values_list("original_name", flat=True)) == [
+    assert sorted(
+        Attachment.objects.filter(kind="customer_upload").values_list("original_name", flat=True)
+    ) == [
         "bill.pdf",
         "x.png",
     ]
