@@ -1,4 +1,5 @@
 """Celery tasks of the formal procedure: thin wrappers over one service each."""
+
 import logging
 
 from celery import shared_task
