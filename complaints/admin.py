@@ -15,10 +15,11 @@ from django.utils.html import format_html
 
 from accounts.roles import user_department
 from complaints import clocks
+from complaints.admin_base import ReadOnlyAdminMixin
 from complaints.desk_actions import ACTIONS, desk_action_run
 from complaints.domain.lifecycle import OPEN_STATUSES, IllegalTransition, Status
 from complaints.domain.wording import moment_words
-from complaints.forms import LogCallForm, LogLetterForm
+from complaints.forms import LogCallForm, LogLetterForm, form_errors_add
 from complaints.models import (
     CaseEvent,
     Complaint,
@@ -298,7 +299,7 @@ class ComplaintAdmin(admin.ModelAdmin):
                 form.is_valid()
                 form.add_error(None, str(exc))
             except (ValidationError, IllegalTransition) as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 messages.success(request, f"{complaint.reference}: {desk_action.done}")
                 return redirect(case_url)
@@ -361,7 +362,7 @@ class ComplaintAdmin(admin.ModelAdmin):
                             no_contact_given=data["no_contact_given"],
                         )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_errors_add(form, exc)
             else:
                 messages.success(request, f"Logged {complaint.reference}.")
                 return redirect("admin:complaints_complaint_change", complaint.pk)
@@ -371,15 +372,6 @@ class ComplaintAdmin(admin.ModelAdmin):
             title="Log a phone call" if kind == "call" else "Log a letter",
             form=form,
         )
-
-
-def _form_errors(form, exc) -> None:
-    """Show a service's ValidationError on the form: on its field when the form has one."""
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
 
 
 def complaint_clock_lines(complaint) -> list[tuple[str, str]]:
@@ -403,39 +395,21 @@ def complaint_clock_lines(complaint) -> list[tuple[str, str]]:
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(VisibleComplaintsMixin, admin.ModelAdmin):
+class CaseEventAdmin(ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdmin):
     list_display = ("at", "complaint", "kind", "from_status", "to_status", "actor_label", "reason")
     list_filter = ("kind",)
     search_fields = ("complaint__reference", "reason", "actor_label")
     list_select_related = ("complaint",)
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
+class HeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "beat_at", "count")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StaffAlert)
-class StaffAlertAdmin(VisibleComplaintsMixin, admin.ModelAdmin):
+class StaffAlertAdmin(ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdmin):
     """Breaches and reminders raised by the deadline jobs, per department queue and manager."""
 
     list_display = (
@@ -459,18 +433,9 @@ class StaffAlertAdmin(VisibleComplaintsMixin, admin.ModelAdmin):
         count = queryset.filter(seen_at__isnull=True).update(seen_at=timezone.now())
         self.message_user(request, f"{count} alert(s) marked as seen.")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(VisibleComplaintsMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdmin):
     """Notices on their way out: the "to post" and "to call" queues, and failed emails."""
 
     complaint_path = "notice__complaint"
@@ -517,15 +482,6 @@ class OutboxMessageAdmin(VisibleComplaintsMixin, admin.ModelAdmin):
     def mark_done(self, request, queryset):
         count = sum(outbox_mark_done(message=m, actor=request.user) for m in queryset)
         self.message_user(request, f"{count} message(s) marked as done.")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 from complaints import admin_inbound  # noqa: E402, F401 - registers the inbound email admin

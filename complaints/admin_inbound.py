@@ -10,12 +10,13 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from complaints.admin_base import ReadOnlyAdminMixin
 from complaints.models import InboundEmail
 from complaints.services.inbound import inbound_email_reject, inbound_email_release
 
 
 @admin.register(InboundEmail)
-class InboundEmailAdmin(admin.ModelAdmin):
+class InboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("received_at", "state", "sender", "subject", "complaint_link", "reason")
     list_filter = ("state", "mailbox")
     search_fields = ("sender", "subject", "message_id")
@@ -94,12 +95,3 @@ class InboundEmailAdmin(admin.ModelAdmin):
             filename=f"inbound-{inbound.pk}.eml",
             content_type="message/rfc822",
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -220,3 +220,16 @@ class LogLetterForm(CustomerFields):
 
     def clean_scan(self):
         return _checked(self.cleaned_data["scan"])
+
+
+def form_errors_add(form, exc) -> None:
+    """Show a service's ValidationError on the form, on its field when the form has one."""
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    if isinstance(exc, DjangoValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    elif isinstance(exc, DjangoValidationError):
+        form.add_error(None, exc.messages)
+    else:
+        form.add_error(None, str(exc))

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from complaints.forms import form_errors_add
 from complaints.selectors import complaint_timeline
 from escalation import forms as workspace_forms
 from escalation.models import AdrReferral, FormalCase
@@ -37,14 +38,6 @@ def reviewers_only(view):
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
     return wrapped
-
-
-def _errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @require_GET
@@ -98,7 +91,7 @@ def formal_detail(request, register_reference: str):
         except FormalCaseChanged as exc:
             review.add_error(None, str(exc))
         except ValidationError as exc:
-            _errors(review, exc)
+            form_errors_add(review, exc)
         else:
             messages.success(request, "Review saved.")
             return redirect("escalation:formal-detail", case.register_reference)

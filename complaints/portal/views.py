@@ -20,6 +20,7 @@ from accounts.models import Customer
 from accounts.services import ConfirmationInvalid, email_confirm, portal_customer
 from complaints.domain.lifecycle import CLOSED_STATUSES, Status, allowed_next
 from complaints.domain.wording import moment_words
+from complaints.forms import form_errors_add
 from complaints.models import Complaint
 from complaints.portal.forms import (
     ComplaintForm,
@@ -42,14 +43,6 @@ from complaints.services.portal import (
 
 CODE_TEXT = Path(settings.BASE_DIR) / "templates" / "portal" / "code-of-practice.txt"
 FILED_KEY = "portal_filed"
-
-
-def _errors_onto(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # --- Public pages (COP-02, COP-20) --------------------------------------------------------
@@ -107,7 +100,7 @@ def complain(request):
                     user = request.user if request.user.is_authenticated else None
                     confirmation_email_send(request, email=email, user=user)
         except ValidationError as exc:
-            _errors_onto(form, exc)
+            form_errors_add(form, exc)
         else:
             filed = request.session.get(FILED_KEY, [])
             if complaint.pk not in filed:
@@ -234,7 +227,7 @@ def complaint_reply(request, reference: str):
                 files=form.cleaned_data["files"],
             )
         except ValidationError as exc:
-            _errors_onto(form, exc)
+            form_errors_add(form, exc)
         else:
             messages.success(request, "Thank you: we have your message.")
             return redirect("complaints:complaint-detail", complaint.reference)

@@ -91,46 +91,45 @@ def _local(t: datetime) -> str:
     return timezone.localtime(t).strftime("%a %d %b %Y %H:%M")
 
 
-def _response_overdue(complaint: Complaint, due_at: datetime, now: datetime) -> str:
-    """COP-12: flag the breach; alert the department queue and the managers once."""
-    complaint.response_overdue_at = due_at
-    dept = _department_label(complaint)
-    message = f"{complaint.reference}: response was due {_local(due_at)} and has not been sent."
+def _breach(
+    complaint: Complaint, *, kind: str, due_at: datetime, now: datetime, message: str, reason: str
+) -> str:
+    """Alert the department queue and the managers once about a missed duty; record it."""
     _alert(
         complaint,
-        kind=AlarmKind.RESPONSE_OVERDUE,
+        kind=kind,
         deadline_at=due_at,
         audiences=(StaffAlert.Audience.DEPARTMENT, StaffAlert.Audience.MANAGERS),
         message=message,
     )
-    _clock_event(
+    _clock_event(complaint, reason=reason, due_at=due_at, now=now)
+    return f"alerted {_department_label(complaint)} and managers"
+
+
+def _response_overdue(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+    """COP-12: flag the breach; alert the department queue and the managers once."""
+    complaint.response_overdue_at = due_at
+    return "response overdue: " + _breach(
         complaint,
-        reason=f"Response overdue (COP-12): was due {_local(due_at)}.",
+        kind=AlarmKind.RESPONSE_OVERDUE,
         due_at=due_at,
         now=now,
+        message=f"{complaint.reference}: response was due {_local(due_at)} and has not been sent.",
+        reason=f"Response overdue (COP-12): was due {_local(due_at)}.",
     )
-    return f"response overdue: alerted {dept} and managers"
 
 
 def _phone_promise(complaint: Complaint, due_at: datetime, now: datetime) -> str:
     """COP-04: a promised call-back time passed with no contact; alert as for COP-12."""
     complaint.phone_promise_missed_for = due_at
-    dept = _department_label(complaint)
-    message = f"{complaint.reference}: we promised the customer a response by {_local(due_at)}."
-    _alert(
+    return "phone promise missed: " + _breach(
         complaint,
         kind=AlarmKind.PHONE_PROMISE,
-        deadline_at=due_at,
-        audiences=(StaffAlert.Audience.DEPARTMENT, StaffAlert.Audience.MANAGERS),
-        message=message,
-    )
-    _clock_event(
-        complaint,
-        reason=f"Phone promise missed (COP-04): promised {_local(due_at)}.",
         due_at=due_at,
         now=now,
+        message=f"{complaint.reference}: we promised the customer a response by {_local(due_at)}.",
+        reason=f"Phone promise missed (COP-04): promised {_local(due_at)}.",
     )
-    return f"phone promise missed: alerted {dept} and managers"
 
 
 def _progress_update(complaint: Complaint, due_at: datetime, now: datetime) -> str:
