@@ -35,10 +35,31 @@ run: demo
 	@echo "Serving on http://127.0.0.1:$${REDRESS_PORT:-8000}/ (admin: /admin/). Ctrl-C stops everything."
 	$(BIN)/honcho start -f Procfile
 
+# Browser tests (tests/browser) need a Chromium and npm (axe-core). CHROMIUM_PATH, when set,
+# wins; else /usr/bin/chromium, else chromium or chromium-browser on PATH. Without both, `make
+# test` deselects them and says so (REDRESS_REQUIRE_BROWSER=1 makes that an error, as in CI).
+CHROMIUM_PATH := $(or $(CHROMIUM_PATH),$(firstword $(foreach c,/usr/bin/chromium chromium chromium-browser,$(shell command -v $(c) 2>/dev/null))))
+CHROMIUM_FOUND = $(if $(CHROMIUM_PATH),$(shell command -v "$(CHROMIUM_PATH)" 2>/dev/null))
+NPM ?= $(shell command -v npm 2>/dev/null)
+BROWSER_SKIPPED = Browser tests SKIPPED: $(strip \
+  $(if $(CHROMIUM_FOUND),,no Chromium found (install Debian's chromium, or set CHROMIUM_PATH)$(if $(NPM),,; ))\
+  $(if $(NPM),,npm not found (install Node.js and npm: the accessibility test needs axe-core)))
+
 ## Run the whole test suite (SQLite and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL are set).
+## Includes the browser tests when Chromium and npm are found.
 test: install-dev
 	@mkdir -p var
-	$(BIN)/pytest $(PYTEST_ARGS)
+ifeq ($(and $(CHROMIUM_FOUND),$(NPM)),)
+	@if [ "$${REDRESS_REQUIRE_BROWSER:-}" = 1 ]; then echo "$(BROWSER_SKIPPED): not allowed, REDRESS_REQUIRE_BROWSER=1"; exit 1; fi
+	@echo "$(BROWSER_SKIPPED)"
+	REDRESS_BROWSER_SKIPPED="$(BROWSER_SKIPPED)" $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+else
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
+	  echo "$(NPM) ci --no-audit --no-fund"; "$(NPM)" ci --no-audit --no-fund && touch node_modules; \
+	fi
+	@echo "Browser tests: Chromium at $(CHROMIUM_FOUND)"
+	CHROMIUM_PATH="$(CHROMIUM_FOUND)" $(BIN)/pytest $(PYTEST_ARGS)
+endif
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -463,3 +463,13 @@ def test_password_reset_by_email(client):
     )
     customer.user.refresh_from_db()
     assert customer.user.check_password("another long phrase 7")
+
+
+def test_a_missing_page_keeps_the_site_around_it(client, settings):
+    settings.DEBUG = False
+    response = client.get("/my/CMP-2026-999999/")
+    assert response.status_code in (302, 404)
+    page = Client().get("/no-such-page/")
+    assert page.status_code == 404
+    body = page.content.decode()
+    assert "Page not found" in body and reverse("complaints:home") in body

@@ -1,0 +1,167 @@
+"""Browser tests: a real Chromium, driven by Playwright, against the live test server.
+
+Chromium is found at $CHROMIUM_PATH when that is set (it then wins, even if it is wrong),
+else at /usr/bin/chromium, else as `chromium` or `chromium-browser` on PATH. Without one,
+the tests marked `browser` are skipped with a clear reason, or fail when
+REDRESS_REQUIRE_BROWSER=1 (CI sets it, so a missing browser can never pass silently).
+Playwright never downloads a browser here: it drives the system's Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+MOBILE = {"width": 390, "height": 844}
+# The machine has no internet: without these flags Chromium keeps trying to reach it.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+NO_CHROMIUM = (
+    "Browser tests SKIPPED: no Chromium found (install Debian's chromium, or set CHROMIUM_PATH)"
+)
+NO_AXE = "Accessibility test SKIPPED: axe-core is not installed (run `npm ci`, or `make test`)"
+
+AXE_REPORT = ROOT / "artifacts" / "accessibility.txt"
+
+_shots: list[Path] = []
+_axe_report: list[str] = []
+
+
+def chromium_path() -> tuple[str | None, str]:
+    """Return (path to Chromium or None, why not found)."""
+    explicit = os.environ.get("CHROMIUM_PATH")
+    if explicit:
+        found = shutil.which(explicit)
+        return found, f"{NO_CHROMIUM}: CHROMIUM_PATH={explicit} is not an executable"
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium", ""
+    return shutil.which("chromium") or shutil.which("chromium-browser"), NO_CHROMIUM
+
+
+def _unavailable(reason: str):
+    if os.environ.get("REDRESS_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (REDRESS_REQUIRE_BROWSER=1: they must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not browser"` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module."""
+    path, why = chromium_path()
+    if path is None:
+        _unavailable(why)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio event loop running in this thread, so Django
+    # believes the test code is async and refuses ORM calls (SynchronousOnlyOperation),
+    # including pytest-django's own flush after each transactional test. The calls are
+    # plain synchronous code, so allow them, and only while Playwright is running.
+    with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
+        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(
+            executable_path=path, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open pages in fresh browser contexts (own cookies) against the live server."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(
+            base_url=live_server.url, viewport=DESKTOP, locale="en-GB", **options
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture(scope="session")
+def axe_path() -> Path:
+    if not AXE_JS.exists():
+        _unavailable(NO_AXE)
+    return AXE_JS
+
+
+def _screenshot(page, name: str, *, mobile: bool = False) -> Path:
+    """Save a full-page PNG as artifacts/screenshots/<NN>-<name>[-mobile].png."""
+    if not _shots:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for old in SCREENSHOTS.glob("*.png"):
+            old.unlink()
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    target = SCREENSHOTS / f"{len(_shots) + 1:02d}-{slug}{'-mobile' if mobile else ''}.png"
+    if mobile:
+        desktop = page.viewport_size
+        page.set_viewport_size(MOBILE)
+        page.screenshot(path=str(target), full_page=True)
+        page.set_viewport_size(desktop)
+    else:
+        page.screenshot(path=str(target), full_page=True)
+    _shots.append(target)
+    return target
+
+
+@pytest.fixture
+def screenshot():
+    """screenshot(page, name, mobile=False): save the page under artifacts/screenshots/."""
+    return _screenshot
+
+
+@pytest.fixture
+def axe_report():
+    """Lines of the accessibility report; written to artifacts/accessibility.txt at the end."""
+    return _axe_report
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = os.environ.get("REDRESS_BROWSER_SKIPPED")
+    if skipped:
+        terminalreporter.write_line(skipped, yellow=True, bold=True)
+    if _axe_report:
+        AXE_REPORT.parent.mkdir(parents=True, exist_ok=True)
+        AXE_REPORT.write_text("\n".join(_axe_report) + "\n", encoding="utf-8")
+        terminalreporter.write_sep("-", "accessibility (axe-core)")
+        lines = _axe_report if terminalreporter.verbosity > 0 else _axe_report[:1]
+        for line in lines:
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"Full report: {AXE_REPORT.relative_to(ROOT)}")
+    if _shots:
+        terminalreporter.write_sep("-", f"{len(_shots)} browser screenshots")
+        for shot in _shots:
+            terminalreporter.write_line(str(shot.relative_to(ROOT)))
