@@ -138,6 +138,7 @@ def test_the_whole_journey(people):
         reverse("complaints:complaint-detail", args=[complaint.reference])
     ).content.decode()
     assert "You can now ask Ombudsman Services: Communications" in detail_page
+    assert "Formal complaint reference <strong>FCR-2026-0001</strong>" in detail_page
     assert detail_page.count("download") >= 5
 
     # 5. ADR referral, decision accepted, remedy chased until done (COP-18).
