@@ -223,6 +223,12 @@ class Complaint(models.Model):
             models.Index(fields=["response_due_at"], name="complaint_response_due_idx"),
             models.Index(fields=["first_made_at"], name="complaint_first_made_idx"),
             models.Index(fields=["department", "next_due_at"], name="complaint_next_due_idx"),
+            # The compliance dashboard's monthly counts.
+            models.Index(
+                fields=["formal_at"],
+                condition=models.Q(formal_at__isnull=False),
+                name="complaint_formal_at_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -622,6 +628,7 @@ class Notice(models.Model):
                 fields=["complaint", "kind", "deadline_at"], name="notice_once_per_deadline"
             ),
         ]
+        indexes = [models.Index(fields=["kind", "created_at"], name="notice_kind_created_idx")]
 
     def __str__(self):
         return f"{self.get_kind_display()} for {self.complaint_id}"

@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("account/", include("accounts.urls")),
     path("staff/formal/", include("escalation.urls")),
+    path("staff/reports/", include("escalation.urls_reports")),
     path("", include("complaints.urls")),
 ]

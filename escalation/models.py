@@ -113,6 +113,7 @@ class AdrReferral(models.Model):
         verbose_name_plural = _("ADR referrals")
         ordering = ["-referred_at", "-pk"]
         indexes = [
+            models.Index(fields=["referred_at"], name="adr_referred_idx"),
             models.Index(
                 fields=["remedy_due_at"],
                 condition=models.Q(remedy_completed_at__isnull=True, remedy_due_at__isnull=False),

@@ -1,0 +1,361 @@
+"""Read-side queries for the complaints register (COP-15) and the compliance dashboard.
+
+Every figure is counted by the database (conditional aggregation grouped by London month and
+department), so the cost of a report follows the number of months and departments shown, not
+the number of complaints stored. Python only arranges the few aggregated rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from complaints.models import ClosureReason, Complaint, Department, Notice, NoticeKind
+from escalation.models import AdrReferral, FormalCase
+
+# The register's ADR filter: cases whose complaint was never referred to the scheme.
+NOT_REFERRED = "none"
+DECISIONS: tuple[str, ...] = tuple(AdrReferral.Decision.values)
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def _day_start(day: date) -> datetime:
+    """Return local midnight at the start of `day`, as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=_tz())
+
+
+# --- The complaints register (COP-15) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterFilters:
+    """What the register is narrowed to; empty values do not filter."""
+
+    outcome: str = ""
+    senior_manager_id: int | None = None
+    adr_decision: str = ""  # an AdrReferral.Decision value, NOT_REFERRED, or "" for any
+    opened_from: date | None = None  # London dates, both inclusive
+    opened_to: date | None = None
+    search: str = ""  # part of the register reference or of the complaint reference
+
+
+def register_rows(*, filters: RegisterFilters) -> QuerySet[FormalCase]:
+    """Return the formal cases matching `filters`, newest first, with what the register shows."""
+    rows = FormalCase.objects.select_related(
+        "complaint__customer", "complaint__adr_referral", "senior_manager"
+    ).order_by("-opened_at", "-pk")
+    if filters.outcome:
+        rows = rows.filter(outcome=filters.outcome)
+    if filters.senior_manager_id is not None:
+        rows = rows.filter(senior_manager_id=filters.senior_manager_id)
+    if filters.adr_decision == NOT_REFERRED:
+        rows = rows.filter(complaint__adr_referral__isnull=True)
+    elif filters.adr_decision:
+        rows = rows.filter(complaint__adr_referral__decision=filters.adr_decision)
+    if filters.opened_from:
+        rows = rows.filter(opened_at__gte=_day_start(filters.opened_from))
+    if filters.opened_to:
+        rows = rows.filter(opened_at__lt=_day_start(filters.opened_to + timedelta(days=1)))
+    search = filters.search.strip()
+    if search:
+        rows = rows.filter(
+            Q(register_reference__icontains=search) | Q(complaint__reference__icontains=search)
+        )
+    return rows
+
+
+def register_senior_managers() -> QuerySet:
+    """Return the people the register can be filtered by: reviewers and appointed managers."""
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(
+                groups__permissions__codename="review_formal",
+                groups__permissions__content_type__app_label="complaints",
+            )
+            | Q(
+                user_permissions__codename="review_formal",
+                user_permissions__content_type__app_label="complaints",
+            )
+            | Q(is_superuser=True)
+            | Q(formal_cases__isnull=False)
+        )
+        .distinct()
+        .order_by("name", "email")
+    )
+
+
+# --- The compliance dashboard ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    """The dashboard's figures for one London calendar month and one department.
+
+    `department` is "" on a row that adds up every department. Cohort figures count the
+    complaints first made (received) in the month; event figures count what happened in it.
+    """
+
+    month: date  # the first day of the month
+    department: str
+    # Cohort: complaints first made in the month (COP-07).
+    received: int = 0
+    acknowledged: int = 0
+    response_measured: int = 0
+    responded_within_2_working_days: int = 0
+    resolution_measured: int = 0
+    resolved_within_10: int = 0
+    # Events in the month.
+    auto_closed: int = 0
+    escalated_to_formal: int = 0
+    adr_letters_sent: int = 0
+    deadlocks: int = 0
+    adr_referrals: int = 0
+    adr_outcomes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def department_label(self) -> str:
+        return Department(self.department).label if self.department else "All departments"
+
+    @property
+    def responded_within_2_working_days_pct(self) -> float | None:
+        """COP-12: the share of measured responses sent by the response deadline."""
+        return _pct(self.responded_within_2_working_days, self.response_measured)
+
+    @property
+    def resolved_within_10_pct(self) -> float | None:
+        """COP-14: the share of recorded resolution targets that were met."""
+        return _pct(self.resolved_within_10, self.resolution_measured)
+
+    @property
+    def adr_outcome_counts(self) -> list[tuple[str, int]]:
+        """Return (decision, count) in the order of AdrReferral.Decision."""
+        return [(d, self.adr_outcomes.get(d, 0)) for d in DECISIONS]
+
+
+COUNTS: tuple[str, ...] = (
+    "received",
+    "acknowledged",
+    "response_measured",
+    "responded_within_2_working_days",
+    "resolution_measured",
+    "resolved_within_10",
+    "auto_closed",
+    "escalated_to_formal",
+    "adr_letters_sent",
+    "deadlocks",
+    "adr_referrals",
+)
+
+
+@dataclass(frozen=True)
+class DepartmentNow:
+    """What is open and overdue in a department at the moment the report is run."""
+
+    department: str
+    open_now: int = 0
+    overdue_now: int = 0
+
+    @property
+    def department_label(self) -> str:
+        return Department(self.department).label if self.department else "All departments"
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _months(start: date, end: date) -> list[date]:
+    """Return the first day of every month from `start`'s to `end`'s, inclusive."""
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _grouped(queryset: QuerySet, when: str, department: str, **figures) -> QuerySet:
+    """Group `queryset` by London month of `when` and by department, counting `figures`."""
+    return (
+        queryset.annotate(month=TruncMonth(when, tzinfo=_tz()))
+        .values("month", department)
+        .annotate(**figures)
+        .order_by()
+    )
+
+
+def dashboard_figures(
+    *, start: date, end: date, department: str | None, now: datetime | None = None
+) -> list[MonthRow]:
+    """Return one row per London month from `start` to `end` (inclusive) and per department.
+
+    Cohort of the complaints first made in the month (`first_made_at`, COP-07):
+      received            complaints first made in the month;
+      acknowledged        of those, how many have been acknowledged (`acknowledged_at` set);
+      responded_within_2_working_days / response_measured (COP-12)
+                          of those whose first response has been sent or is now due
+                          (`response_due_at` <= now), how many had their first response
+                          sent by `response_due_at`; a response still not due is not yet
+                          counted either way;
+      resolved_within_10 / resolution_measured (COP-14)
+                          of those whose resolution target was recorded as met or missed
+                          (`resolution_target_met` not null), how many met it.
+    Events in the month:
+      auto_closed         complaints closed in the month as deemed resolved (COP-10) and
+                          still closed for that reason (a reopened one drops out);
+      escalated_to_formal complaints escalated to formal in the month (`formal_at`, COP-11);
+      adr_letters_sent    ADR letters (notices of kind adr_letter) written (COP-16);
+      deadlocks           deadlock letters (notices of kind deadlock) written (COP-17);
+      adr_referrals       referrals to the ADR scheme made in the month (COP-18), and
+      adr_outcomes        those referrals by their decision as it stands now.
+
+    Months are calendar months in the office's time zone (Europe/London). Five queries,
+    whatever the number of complaints: each group is counted by the database.
+    """
+    now = now or timezone.now()
+    start_at, end_at = _day_start(start), _day_start(end + timedelta(days=1))
+    departments = [department] if department else list(Department.values)
+    dept = {"department": department} if department else {}
+    via_complaint = {"complaint__department": department} if department else {}
+    grid: dict[tuple[date, str], dict] = {
+        (month, d): {"adr_outcomes": {}} for month in _months(start, end) for d in departments
+    }
+
+    def collect(rows, department_key: str) -> None:
+        for row in rows:
+            key = (timezone.localtime(row.pop("month"), _tz()).date(), row.pop(department_key))
+            figures = grid.get(key)
+            if figures is None:  # an unknown department value: nothing to show it under
+                continue
+            for name, value in row.items():
+                if name.startswith("decision_"):
+                    figures["adr_outcomes"][name.removeprefix("decision_")] = value
+                else:
+                    figures[name] = value
+
+    collect(
+        _grouped(
+            Complaint.objects.filter(first_made_at__gte=start_at, first_made_at__lt=end_at, **dept),
+            "first_made_at",
+            "department",
+            received=Count("pk"),
+            acknowledged=Count("pk", filter=Q(acknowledged_at__isnull=False)),
+            response_measured=Count(
+                "pk", filter=Q(first_responded_at__isnull=False) | Q(response_due_at__lte=now)
+            ),
+            responded_within_2_working_days=Count(
+                "pk", filter=Q(first_responded_at__lte=F("response_due_at"))
+            ),
+            resolution_measured=Count("pk", filter=Q(resolution_target_met__isnull=False)),
+            resolved_within_10=Count("pk", filter=Q(resolution_target_met=True)),
+        ),
+        "department",
+    )
+    collect(
+        _grouped(
+            Complaint.objects.filter(
+                closure_reason=ClosureReason.DEEMED_RESOLVED,
+                closed_at__gte=start_at,
+                closed_at__lt=end_at,
+                **dept,
+            ),
+            "closed_at",
+            "department",
+            auto_closed=Count("pk"),
+        ),
+        "department",
+    )
+    collect(
+        _grouped(
+            Complaint.objects.filter(formal_at__gte=start_at, formal_at__lt=end_at, **dept),
+            "formal_at",
+            "department",
+            escalated_to_formal=Count("pk"),
+        ),
+        "department",
+    )
+    collect(
+        _grouped(
+            Notice.objects.filter(
+                kind__in=[NoticeKind.ADR_LETTER, NoticeKind.DEADLOCK],
+                created_at__gte=start_at,
+                created_at__lt=end_at,
+                **via_complaint,
+            ),
+            "created_at",
+            "complaint__department",
+            adr_letters_sent=Count("pk", filter=Q(kind=NoticeKind.ADR_LETTER)),
+            deadlocks=Count("pk", filter=Q(kind=NoticeKind.DEADLOCK)),
+        ),
+        "complaint__department",
+    )
+    collect(
+        _grouped(
+            AdrReferral.objects.filter(
+                referred_at__gte=start_at, referred_at__lt=end_at, **via_complaint
+            ),
+            "referred_at",
+            "complaint__department",
+            adr_referrals=Count("pk"),
+            **{f"decision_{d}": Count("pk", filter=Q(decision=d)) for d in DECISIONS},
+        ),
+        "complaint__department",
+    )
+    return [MonthRow(month=month, department=d, **figures) for (month, d), figures in grid.items()]
+
+
+def dashboard_month_totals(rows: list[MonthRow]) -> list[MonthRow]:
+    """Return one row per month adding up the departments' rows (already aggregated)."""
+    totals: dict[date, dict] = {}
+    for row in rows:
+        total = totals.setdefault(row.month, {"adr_outcomes": dict.fromkeys(DECISIONS, 0)})
+        for name in COUNTS:
+            total[name] = total.get(name, 0) + getattr(row, name)
+        for decision, n in row.adr_outcome_counts:
+            total["adr_outcomes"][decision] += n
+    return [MonthRow(month=month, department="", **figures) for month, figures in totals.items()]
+
+
+def dashboard_now(*, department: str | None, now: datetime | None = None) -> list[DepartmentNow]:
+    """Return, per department, the complaints open now and how many of those are overdue.
+
+    Open: any status but closed and resolved at first contact. Overdue: open with the
+    company's earliest pending duty (`next_due_at`: the response, a promised call-back or a
+    progress update; COP-04, COP-12, COP-13) already past. One query.
+    """
+    now = now or timezone.now()
+    complaints = Complaint.objects.open()
+    if department:
+        complaints = complaints.filter(department=department)
+    found = {
+        row["department"]: row
+        for row in complaints.values("department")
+        .annotate(open_now=Count("pk"), overdue_now=Count("pk", filter=Q(next_due_at__lt=now)))
+        .order_by()
+    }
+    departments = [department] if department else list(Department.values)
+    return [
+        DepartmentNow(
+            department=d,
+            open_now=found.get(d, {}).get("open_now", 0),
+            overdue_now=found.get(d, {}).get("overdue_now", 0),
+        )
+        for d in departments
+    ]
+
+
+def dashboard_default_range(*, today: date) -> tuple[date, date]:
+    """Return the last 12 months: from the first day of the month 11 months back to today."""
+    month = today.month - 11
+    year = today.year + (month - 1) // 12
+    return date(year, (month - 1) % 12 + 1, 1), today
