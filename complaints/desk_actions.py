@@ -184,7 +184,7 @@ ACTIONS: dict[str, DeskAction] = {
             lambda c, u, d: complaint_escalate(
                 complaint=c, actor=u, requested=d["requested"], reason=d["reason"]
             ),
-            _can_move(Status.FORMAL),
+            lambda c: _can_move(Status.FORMAL)(c) and not hasattr(c, "formal_case"),
             done="Escalated to a formal complaint.",
         ),
         DeskAction(

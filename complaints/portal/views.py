@@ -187,7 +187,8 @@ def _actions(complaint: Complaint) -> dict[str, bool]:
     status = Status(complaint.status)
     return {
         "can_reply": True,
-        "can_escalate": Status.FORMAL in allowed_next(status),
+        "can_escalate": Status.FORMAL in allowed_next(status)
+        and not hasattr(complaint, "formal_case"),
         "can_ask_deadlock": complaint.deadlock_requested_at is None
         and complaint.deadlock_letter_received_at is None,
         "closed": status in CLOSED_STATUSES,
@@ -240,7 +241,14 @@ def complaint_escalate(request, reference: str):
     """'I am still not satisfied': ask for the Technical Director or Company Secretary."""
     complaint = _mine(request, reference)
     if not _actions(complaint)["can_escalate"]:
-        messages.info(request, "A senior manager is already reviewing this complaint.")
+        done = getattr(getattr(complaint, "formal_case", None), "final_proposition_sent_at", None)
+        messages.info(
+            request,
+            "We have sent our final proposition; you can now take your complaint to the "
+            "ombudsman (see below)."
+            if done
+            else "A senior manager is already reviewing this complaint.",
+        )
         return redirect("complaints:complaint-detail", complaint.reference)
     form = EscalateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -199,7 +199,16 @@ def complaint_escalate(*, complaint: Complaint, actor, requested: str, reason: s
     if requested not in ESCALATION_REQUESTS:
         raise ValidationError({"requested": "Say whom the customer asked for."})
     reason = _text(reason, "reason", "Record what the customer said.")
+    from escalation.models import FormalCase
     from escalation.services import formal_case_open
+
+    if FormalCase.objects.filter(
+        complaint=complaint, outcome=FormalCase.Outcome.FINAL_PROPOSITION
+    ).exists():
+        raise ValidationError(
+            "Our final proposition has been sent: the review cannot start again. The customer "
+            "can take the complaint to the ADR scheme (COP-15, COP-17)."
+        )
 
     with transaction.atomic():
         locked = complaint_transition(

@@ -133,6 +133,18 @@ def test_the_whole_journey(people):
     assert "enquiries@os-communications.org" in deadlock
     assert "Monday 23 August 2027 at 10am" in deadlock
 
+    # The review cannot start again: the customer's next step is the ombudsman.
+    escalate = reverse("complaints:complaint-escalate", args=[complaint.reference])
+    assert (
+        "I am still not satisfied"
+        not in portal.get(
+            reverse("complaints:complaint-detail", args=[complaint.reference])
+        ).content.decode()
+    )
+    portal.post(escalate, {"requested": "company_secretary", "reason": "again"})
+    complaint.refresh_from_db()
+    assert complaint.status == Status.CLOSED
+
     # The customer sees the letters and that they may go to the ombudsman now.
     detail_page = portal.get(
         reverse("complaints:complaint-detail", args=[complaint.reference])
