@@ -1,0 +1,218 @@
+"""Who may open what: every named URL of the project against every kind of visitor.
+
+The matrix is built from the URL resolver: a new URL without an entry here fails the
+first test, so nobody adds a page without deciding who may see it.
+"""
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from complaints.models import Attachment
+from complaints.services.desk import complaint_escalate
+from tests.accounts.factories import CustomerFactory, StaffUserFactory
+from tests.complaints.factories import complaint_make
+
+pytestmark = pytest.mark.django_db
+
+OUR_NAMESPACES = ("complaints", "accounts", "escalation", "reports")
+ACTORS = (
+    "anonymous",
+    "customer_a",
+    "customer_b",
+    "support_agent",
+    "accounts_agent",
+    "senior_manager",
+    "technical_director",
+    "company_secretary",
+    "administrator",
+)
+STAFF = ACTORS[3:]
+REVIEWERS = ("senior_manager", "technical_director", "company_secretary", "administrator")
+MANAGERS = ("senior_manager", "technical_director", "administrator")
+
+# Expected GET status per actor: a dict, or one status for everyone. "login" means a
+# redirect to a login page; "away" any other redirect.
+PUBLIC = 200
+OWN_CASE = {"anonymous": "login", "customer_a": 200, "customer_b": 404, **dict.fromkeys(STAFF, 404)}
+SIGNED_IN = {"anonymous": "login", **dict.fromkeys(ACTORS[1:], 200)}
+
+
+def _reviewers_only(ok=200):
+    return {
+        "anonymous": "login",
+        "customer_a": "login",
+        "customer_b": "login",
+        **{a: (ok if a in REVIEWERS else 403) for a in STAFF},
+    }
+
+
+MATRIX = {
+    "complaints:home": PUBLIC,
+    "complaints:code": PUBLIC,
+    "complaints:next": PUBLIC,
+    "complaints:complain": PUBLIC,
+    "complaints:healthz": PUBLIC,
+    "complaints:confirm-resend": PUBLIC,
+    "complaints:confirm": PUBLIC,  # a page with a button; the POST needs a valid signature
+    "complaints:complaint-sent": 404,  # only for the browser session that sent it
+    "complaints:my-complaints": SIGNED_IN,
+    "complaints:complaint-detail": OWN_CASE,
+    "complaints:complaint-reply": OWN_CASE,
+    # Already formal, so the owner is sent back to the case page with a message.
+    "complaints:complaint-escalate": {**OWN_CASE, "customer_a": "away"},
+    "complaints:complaint-deadlock": OWN_CASE,
+    "complaints:complaint-file": OWN_CASE,
+    "complaints:staff-attachment-download": {
+        "anonymous": "login",
+        "customer_a": "login",
+        "customer_b": "login",
+        **dict.fromkeys(STAFF, 200),
+    },
+    "accounts:signup": PUBLIC,
+    "accounts:login": {"anonymous": 200, **dict.fromkeys(ACTORS[1:], "away")},
+    "accounts:logout": 405,  # POST only
+    "accounts:details": {
+        "anonymous": "login",
+        "customer_a": 200,
+        "customer_b": 200,
+        **dict.fromkeys(STAFF, "away"),  # staff have no customer record
+    },
+    "accounts:password": SIGNED_IN,
+    "accounts:password_reset": PUBLIC,
+    "accounts:password_reset_done": PUBLIC,
+    "accounts:password_reset_confirm": PUBLIC,  # says the link is not valid
+    "accounts:password_reset_complete": PUBLIC,
+    "escalation:formal-list": _reviewers_only(),
+    "escalation:formal-detail": _reviewers_only(),
+    "escalation:formal-appoint": 405,  # POST only; see the POST test below
+    "escalation:formal-final-proposition": 405,  # POST only; see the POST test below
+    "escalation:formal-deadlock": 405,  # POST only; see the POST test below
+    "escalation:formal-adr-referral": 405,  # POST only; see the POST test below
+    "escalation:formal-adr-decision": 405,  # POST only; see the POST test below
+    "escalation:formal-adr-remedy-done": 405,  # POST only; see the POST test below
+    "reports:register": {
+        "anonymous": "login",
+        "customer_a": "login",
+        "customer_b": "login",
+        **{a: (200 if a in REVIEWERS else 403) for a in STAFF},
+    },
+    "reports:dashboard": {
+        "anonymous": "login",
+        "customer_a": "login",
+        "customer_b": "login",
+        **{a: (200 if a in MANAGERS else 403) for a in STAFF},
+    },
+}
+
+
+def _names(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{prefix}{p.namespace}:" if p.namespace else prefix
+            yield from _names(p.url_patterns, ns)
+        elif isinstance(p, URLPattern) and p.name:
+            yield f"{prefix}{p.name}", p
+
+
+def test_every_url_of_ours_has_an_entry_in_the_matrix():
+    ours = {
+        name
+        for name, _ in _names(get_resolver().url_patterns)
+        if name.split(":")[0] in OUR_NAMESPACES
+    }
+    assert ours == set(MATRIX), (
+        "Decide who may open these pages and add them to MATRIX: "
+        f"{sorted(ours - set(MATRIX))}; stale entries: {sorted(set(MATRIX) - ours)}"
+    )
+
+
+@pytest.fixture
+def world():
+    customers = {}
+    for key in ("customer_a", "customer_b"):
+        customer = CustomerFactory(with_user=True)
+        customer.email_confirmed_at = customer.created_at
+        customer.save()
+        customers[key] = customer
+    staff = {role: StaffUserFactory(role=role) for role in STAFF}
+    complaint = complaint_make(customer=customers["customer_a"])
+    attachment = Attachment(
+        complaint=complaint, kind="customer_upload", original_name="photo.png",
+        content_type="image/png", size=12, customer_visible=True,
+    )  # fmt: skip
+    attachment.file.save("p.png", SimpleUploadedFile("p.png", b"\x89PNG\r\n\x1a\n0000"), save=False)
+    attachment.save()
+    complaint_escalate(complaint=complaint, actor=None, requested="company_secretary", reason="x")
+    users = {**{k: c.user for k, c in customers.items()}, **staff}
+    return complaint, attachment, users
+
+
+def _kwargs(pattern, complaint, attachment):
+    route = str(pattern.pattern)
+    values = {
+        "reference": complaint.reference,
+        "pk": attachment.pk,
+        "register_reference": complaint.formal_case.register_reference,
+        "token": "not-a-real-token",
+        "uidb64": "MQ",
+        "action": "note",
+        "object_id": complaint.pk,
+    }
+    return {k: v for k, v in values.items() if f"<{k}>" in route or re.search(f":{k}>", route)}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_each_visitor_gets_what_the_matrix_says(world, actor):
+    complaint, attachment, users = world
+    client = Client()
+    if actor != "anonymous":
+        client.force_login(users[actor])
+    patterns = dict(_names(get_resolver().url_patterns))
+    wrong = []
+    for name, expected in MATRIX.items():
+        want = expected if not isinstance(expected, dict) else expected[actor]
+        url = reverse(name, kwargs=_kwargs(patterns[name], complaint, attachment))
+        response = client.get(url)
+        got = response.status_code
+        if want == "login":
+            ok = got == 302 and "login" in response["Location"]
+        elif want == "away":
+            ok = got == 302
+        else:
+            ok = got == want
+        if not ok:
+            wrong.append(f"{name} ({url}): expected {want}, got {got}")
+    assert wrong == [], "\n".join(wrong)
+
+
+POST_ONLY = [
+    name for name, expected in MATRIX.items() if name.startswith("escalation:") and expected == 405
+]
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_formal_case_actions_are_refused_to_all_but_senior_managers(world, actor):
+    """COP-15: only senior managers and above act on formal complaints."""
+    complaint, attachment, users = world
+    client = Client()
+    if actor != "anonymous":
+        client.force_login(users[actor])
+    patterns = dict(_names(get_resolver().url_patterns))
+    for name in POST_ONLY:
+        url = reverse(name, kwargs=_kwargs(patterns[name], complaint, attachment))
+        response = client.post(url, {})
+        if actor in REVIEWERS:
+            # Let in: sent back to the case with a message, or 404 where the ADR record the
+            # action needs does not exist yet.
+            assert response.status_code in (302, 404), name
+            assert "login" not in response.get("Location", ""), name
+        elif actor in STAFF:
+            assert response.status_code == 403, name
+        else:
+            assert response.status_code == 302 and "login" in response["Location"], name
+    complaint.refresh_from_db()
+    assert complaint.deadlock_letter_received_at is None  # empty forms changed nothing
