@@ -64,6 +64,7 @@ endif
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r accounts complaints escalation config -x "*/migrations/*" -ll
 
 clean:
 	rm -rf var/broker var/celerybeat-schedule* var/test*.sqlite3*

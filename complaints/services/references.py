@@ -12,14 +12,15 @@ def reference_next_number(*, scope: str) -> int:
     row lock it takes serialises concurrent callers until their transactions end, so
     two complaints can never share a number (COP-01).
     """
+    # The only interpolated text is our own table name, quoted; the value is a parameter.
     table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (scope, last_value) VALUES (%s, 1) "  # noqa: S608  # nosec B608
+        f"ON CONFLICT (scope) DO UPDATE SET last_value = {table}.last_value + 1 "
+        "RETURNING last_value"
+    )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (scope, last_value) VALUES (%s, 1) "  # noqa: S608 - table name is ours
-            "ON CONFLICT (scope) DO UPDATE SET last_value = "
-            f"{table}.last_value + 1 RETURNING last_value",
-            [scope],
-        )
+        cursor.execute(sql, [scope])
         return cursor.fetchone()[0]
 
 
