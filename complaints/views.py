@@ -1,11 +1,11 @@
 """Staff-side and operational views; the customer portal is complaints.portal."""
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
+from accounts.decorators import staff_required
 from complaints.models import Attachment
 from complaints.selectors import heartbeat_latest
 
@@ -24,7 +24,7 @@ def healthz(request):
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def attachment_download(request, pk: int):
     """Let staff who may view attachments download one (letters, scans, reports)."""
     if not request.user.has_perm("complaints.view_attachment"):

@@ -3,10 +3,6 @@
 from django.contrib import admin
 from django.urls import include, path
 
-admin.site.site_header = "Redress complaints desk"
-admin.site.site_title = "Redress"
-admin.site.index_title = "Complaints handling"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("account/", include("accounts.urls")),

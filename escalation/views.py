@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.decorators import staff_required
 from complaints.forms import form_errors_add
 from complaints.selectors import complaint_timeline
 from escalation import forms as workspace_forms
@@ -29,7 +29,7 @@ from escalation.services import (
 def reviewers_only(view):
     """Let in only staff who may act on formal complaints; others get 403."""
 
-    @staff_member_required
+    @staff_required
     def wrapped(request, *args, **kwargs):
         if not reviewer_can_act(request.user):
             raise PermissionDenied("Only senior managers can open formal complaints.")

@@ -11,7 +11,6 @@ from datetime import date, datetime
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
@@ -19,6 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.decorators import staff_required
 from complaints.models import Department
 from escalation import charts
 from escalation.models import AdrReferral, FormalCase
@@ -180,7 +180,7 @@ def _register_line(case: FormalCase) -> list[str]:
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def register(request):
     """List every formal complaint with its register reference (COP-15), filtered and paged."""
     _require_any(request.user, REGISTER_PERMISSIONS)
@@ -338,7 +338,7 @@ def _dashboard_charts(totals: list[MonthRow], *, scope: str) -> list[dict]:
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def dashboard(request):
     """Show the Code's figures per month and department, open and overdue now, and charts."""
     _require_any(request.user, DASHBOARD_PERMISSIONS)

@@ -20,7 +20,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.RedressAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "accounts",
     "complaints",
     "escalation",
@@ -40,6 +42,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as its documentation asks: turns a locked-out login into the lockout page.
@@ -106,10 +109,16 @@ AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 REDRESS_TRUSTED_PROXIES = env.int("REDRESS_TRUSTED_PROXIES", default=0)
+# Staff sign in with a one-time code from an authenticator app as well as their password
+# (django-otp, TOTP). Enrol a member of staff with `manage.py staff_totp EMAIL`.
+REDRESS_STAFF_2FA = env.bool("REDRESS_STAFF_2FA", default=False)
 # Signed links in emails (confirm your email address) stop working after this long.
 REDRESS_CONFIRM_LINK_DAYS = env.int("REDRESS_CONFIRM_LINK_DAYS", default=3)
 # Files a customer may attach to a complaint or a reply.
 REDRESS_PORTAL_MAX_FILES = 5
+# UK GDPR retention: a customer's personal data is anonymised this long after their last
+# complaint closed (the case history is kept); see accounts/retention.py.
+REDRESS_RETENTION_YEARS = env.int("REDRESS_RETENTION_YEARS", default=6)
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
