@@ -144,6 +144,13 @@ class Customer(models.Model):
         help_text=_("When the customer proved they read this address (portal access)."),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    anonymised_at = models.DateTimeField(
+        _("personal data anonymised"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the retention job or an erasure request removed the personal data."),
+    )
 
     class Meta:
         verbose_name = _("customer")

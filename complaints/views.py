@@ -1,7 +1,7 @@
 """Staff-side and operational views; the customer portal is complaints.portal."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
@@ -30,8 +30,13 @@ def attachment_download(request, pk: int):
     if not request.user.has_perm("complaints.view_attachment"):
         raise PermissionDenied
     attachment = get_object_or_404(Attachment, pk=pk)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        # Removed under the retention policy (the row and its history are kept).
+        raise Http404("This file is no longer held.") from None
     return FileResponse(
-        attachment.file.open("rb"),
+        handle,
         as_attachment=True,
         filename=attachment.original_name,
         content_type=attachment.content_type,

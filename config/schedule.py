@@ -39,4 +39,10 @@ def beat_schedule() -> dict:
             "task": "complaints.tasks.imap_poll",
             "schedule": settings.REDRESS_IMAP_SECONDS,
         },
+        # UK GDPR retention: personal data is anonymised years after the last closure, so a
+        # day late is immaterial; daily keeps each run small and a missed one is caught up.
+        "retention-sweep": {
+            "task": "accounts.tasks.retention_sweep",
+            "schedule": 86400.0,
+        },
     }

@@ -287,8 +287,13 @@ def complaint_file(request, reference: str, pk: int):
     attachment = complaint.attachments.filter(pk=pk, customer_visible=True).first()
     if attachment is None:
         raise Http404("No such file.")
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        # Removed under the retention policy (the row and its history are kept).
+        raise Http404("This file is no longer held.") from None
     return FileResponse(
-        attachment.file.open("rb"),
+        handle,
         as_attachment=True,
         filename=attachment.original_name,
         content_type=attachment.content_type,

@@ -473,3 +473,18 @@ def test_a_missing_page_keeps_the_site_around_it(client, settings):
     assert page.status_code == 404
     body = page.content.decode()
     assert "Page not found" in body and reverse("complaints:home") in body
+
+
+def test_a_file_removed_under_the_retention_policy_is_a_404_not_an_error():
+    from django.core.files.storage import default_storage
+
+    customer = confirmed_customer()
+    complaint = complaint_make(customer=customer)
+    gone = Attachment.objects.create(
+        complaint=complaint, kind="letter_sent", file=SimpleUploadedFile("l.pdf", PDF),
+        original_name="letter.pdf", content_type="application/pdf", size=len(PDF),
+        customer_visible=True,
+    )  # fmt: skip
+    default_storage.delete(gone.file.name)
+    url = reverse("complaints:complaint-file", args=[complaint.reference, gone.pk])
+    assert signed_in(customer).get(url).status_code == 404

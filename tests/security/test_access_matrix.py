@@ -82,6 +82,20 @@ MATRIX = {
         **dict.fromkeys(STAFF, "away"),  # staff have no customer record
     },
     "accounts:password": SIGNED_IN,
+    # Always the signed-in customer's own data (no id in the URL); GET only explains, the
+    # download and the erasure are POSTs. Staff have no customer record: sent away.
+    "accounts:privacy_export": {
+        "anonymous": "login",
+        "customer_a": 200,
+        "customer_b": 200,
+        **dict.fromkeys(STAFF, "away"),
+    },
+    "accounts:privacy_erase": {
+        "anonymous": "login",
+        "customer_a": 200,
+        "customer_b": 200,
+        **dict.fromkeys(STAFF, "away"),
+    },
     "accounts:password_reset": PUBLIC,
     "accounts:password_reset_done": PUBLIC,
     "accounts:password_reset_confirm": PUBLIC,  # says the link is not valid

@@ -1,0 +1,16 @@
+"""Celery tasks of accounts: thin wrappers over one service each. Schedules: config/schedule.py."""
+
+import logging
+
+from celery import shared_task
+
+from accounts.retention import retention_sweep as retention_sweep_run
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="accounts.tasks.retention_sweep", ignore_result=True)
+def retention_sweep():
+    """Anonymise customers whose retention period has ended (UK GDPR); safe to run twice."""
+    for line in retention_sweep_run():
+        logger.info("%s", line)
