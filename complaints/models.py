@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -285,18 +287,45 @@ class CaseEventManager(models.Manager.from_queryset(CaseEventQuerySet)):
         at=None,
         extra: dict | None = None,
     ) -> CaseEvent:
-        """Append one history row for `complaint`."""
-        return self.create(
-            complaint=complaint,
-            kind=kind,
-            actor=actor,
-            actor_label=str(actor) if actor is not None else "system",
-            reason=reason,
-            from_status=from_status,
-            to_status=to_status,
-            at=at or timezone.now(),
-            extra=extra or {},
-        )
+        """Append one history row for `complaint`, chained to the one before it."""
+        from complaints.services.history import event_hash
+
+        at = at or timezone.now()
+        if timezone.is_naive(at):
+            at = timezone.make_aware(at)
+        with transaction.atomic():
+            # One writer at a time per complaint, so two events never claim the same place
+            # in the chain (the unique (complaint, seq) constraint is the backstop).
+            list(
+                Complaint.objects.select_for_update(of=("self",))
+                .filter(pk=complaint.pk)
+                .order_by()
+                .values_list("pk", flat=True)
+            )
+            last = (
+                self.filter(complaint_id=complaint.pk)
+                .order_by("-seq")
+                .values_list("seq", "hash")
+                .first()
+            )
+            seq, prev_hash = (last[0] + 1, last[1]) if last else (1, "")
+            event = self.model(
+                complaint=complaint,
+                seq=seq,
+                prev_hash=prev_hash,
+                kind=kind,
+                actor=actor,
+                actor_label=str(actor) if actor is not None else "system",
+                reason=reason,
+                from_status=from_status,
+                to_status=to_status,
+                at=at,
+                # Stored as JSON: hash what will be read back (string keys, lists).
+                extra=json.loads(json.dumps(extra or {})),
+            )
+            event.hash = event_hash(event)
+            event.save(force_insert=True)
+        return event
 
 
 class CaseEvent(models.Model):
@@ -331,6 +360,22 @@ class CaseEvent(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     at = models.DateTimeField(_("when"), default=timezone.now)
     extra = models.JSONField(_("details"), default=dict, blank=True)
+    seq = models.PositiveIntegerField(
+        _("position"), editable=False, help_text=_("Place in the complaint's history, from 1.")
+    )
+    prev_hash = models.CharField(
+        _("previous hash"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_("The hash of the event before; empty for the first."),
+    )
+    hash = models.CharField(
+        _("hash"),
+        max_length=64,
+        editable=False,
+        help_text=_("SHA-256 of this event's content and previous hash (services.history)."),
+    )
 
     objects = CaseEventManager()
 
@@ -339,6 +384,9 @@ class CaseEvent(models.Model):
         verbose_name_plural = _("case history")
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["complaint", "at"], name="caseevent_complaint_at_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["complaint", "seq"], name="caseevent_one_per_seq"),
+        ]
 
     def __str__(self):
         if self.to_status:

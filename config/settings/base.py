@@ -155,6 +155,8 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="complaints@sovisi
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FILESYSTEM_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's transport, writing each message atomically (see config/kombu_filesystem.py).
+    CELERY_BROKER_TRANSPORT = "config.kombu_filesystem:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FILESYSTEM_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_FILESYSTEM_DIR / "queue"),
