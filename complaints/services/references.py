@@ -14,7 +14,7 @@ def reference_next_number(*, scope: str) -> int:
     """
     # The only interpolated text is our own table name, quoted; the value is a parameter.
     table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
-    sql = (
+    sql = (  # nosec B608 - only our own quoted table name is interpolated
         f"INSERT INTO {table} (scope, last_value) VALUES (%s, 1) "  # noqa: S608
         f"ON CONFLICT (scope) DO UPDATE SET last_value = {table}.last_value + 1 "
         "RETURNING last_value"
