@@ -564,6 +564,7 @@ class ReferenceCounter(models.Model):
     last_value = models.PositiveBigIntegerField(_("last number issued"), default=0)
 
     class Meta:
+        db_table = "complaints_referencecounter"  # named in services/references.py's SQL
         verbose_name = _("reference counter")
         verbose_name_plural = _("reference counters")
         ordering = ["scope"]

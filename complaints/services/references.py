@@ -2,7 +2,12 @@
 
 from django.db import connection, transaction
 
-from complaints.models import ReferenceCounter
+# complaints_referencecounter is ReferenceCounter's table (pinned in its Meta.db_table).
+NEXT_NUMBER_SQL = (
+    "INSERT INTO complaints_referencecounter (scope, last_value) VALUES (%s, 1) "
+    "ON CONFLICT (scope) DO UPDATE SET last_value = complaints_referencecounter.last_value + 1 "
+    "RETURNING last_value"
+)
 
 
 def reference_next_number(*, scope: str) -> int:
@@ -12,15 +17,8 @@ def reference_next_number(*, scope: str) -> int:
     row lock it takes serialises concurrent callers until their transactions end, so
     two complaints can never share a number (COP-01).
     """
-    # The only interpolated text is our own table name, quoted; the value is a parameter.
-    table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
-    sql = (  # nosec B608 - only our own quoted table name is interpolated
-        f"INSERT INTO {table} (scope, last_value) VALUES (%s, 1) "  # noqa: S608
-        f"ON CONFLICT (scope) DO UPDATE SET last_value = {table}.last_value + 1 "
-        "RETURNING last_value"
-    )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [scope])
+        cursor.execute(NEXT_NUMBER_SQL, [scope])
         return cursor.fetchone()[0]
 
 
