@@ -1,0 +1,455 @@
+"""Benchmark the busiest pages under gunicorn: throughput and latency against a bare view.
+
+Seeds N complaints (100k by default) into the benchmark's own database with bench/sweep.py's
+seeding, adds a portal customer owning 20 of them and a support agent, starts gunicorn with
+bench/settings_bench.py, logs both in and loads each page for S seconds over C connections:
+
+  ceiling        /bench/ceiling/, a view returning "ok" (bench/ceiling_urls.py)
+  queue          the staff queue /admin/complaints/complaint/?queue=open, as the agent
+  my list        /my/, as the customer
+  my detail      /my/<reference>/, as the customer
+  complain POST  /complain/, anonymous, a fresh form token on each post
+
+GETs use wrk when it is installed, otherwise a Python client; the POST and the "ceiling (py)"
+row always use the Python client (threads with keep-alive http.client connections).
+
+  .venv/bin/python bench/pages.py [--complaints N] [--seconds S] [--connections C] [--workers W]
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_pages .venv/bin/python bench/pages.py
+
+The database is var/bench/pages.sqlite3 unless DATABASE_URL is given; its name must contain
+"bench". See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_DIR = REPO / "var" / "bench"
+PASSWORD = "bench-pages-Password-1"  # noqa: S105 - a throwaway login in a throwaway database
+CUSTOMER_EMAIL = "known@bench.invalid"
+AGENT_EMAIL = "agent@bench.invalid"
+HOST = "127.0.0.1"
+
+
+# --- Seeding ----------------------------------------------------------------------------
+
+
+def seed_people(total: int) -> str:
+    """Add the known customer (owning ~20 complaints) and the agent; return one reference."""
+    from django.utils import timezone
+
+    from accounts.models import Customer, User
+    from accounts.roles import Role, user_role_add
+    from accounts.services import customer_portal_user_create
+    from complaints.models import Complaint
+
+    customer = Customer.objects.create(
+        name="Known Customer", email=CUSTOMER_EMAIL, email_confirmed_at=timezone.now()
+    )
+    customer_portal_user_create(customer=customer, email=CUSTOMER_EMAIL, password=PASSWORD)
+    step = max(1, total // 20)
+    pks = list(range(1, total + 1, step))[:20]
+    Complaint.objects.filter(pk__in=pks).update(customer=customer)
+    agent = User.objects.create_user(AGENT_EMAIL, PASSWORD, name="Bench Agent")
+    user_role_add(user=agent, role=Role.SUPPORT_AGENT)
+    return Complaint.objects.filter(customer=customer).order_by("pk").first().reference
+
+
+def complain_form(n: int) -> dict[str, str]:
+    from accounts.models import ContactMethod, CustomerType
+    from complaints.models import Department
+
+    return {
+        "token": uuid.uuid4().hex,
+        "name": f"Poster {n}",
+        "email": f"poster{n}@bench.invalid",
+        "phone": "",
+        "account_reference": "",
+        "about": Department.TECHNICAL_SUPPORT.value,
+        "subject": "Broadband keeps dropping",
+        "description": "The connection drops several times a day.",
+        "preferred_contact_method": ContactMethod.EMAIL.value,
+        "customer_type": CustomerType.CONSUMER.value,
+        "employee_count": "",
+    }
+
+
+def query_counts(reference: str) -> dict[str, int]:
+    """Queries per page, in-process through django.test.Client."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+
+    backend = "django.contrib.auth.backends.ModelBackend"
+    agent, customer, anonymous = Client(), Client(), Client()
+    agent.force_login(User.objects.get(email=AGENT_EMAIL), backend=backend)
+    customer.force_login(User.objects.get(email=CUSTOMER_EMAIL), backend=backend)
+    pages = [
+        ("ceiling", anonymous, "get", "/bench/ceiling/", 200),
+        ("queue", agent, "get", "/admin/complaints/complaint/?queue=open", 200),
+        ("my list", customer, "get", "/my/", 200),
+        ("my detail", customer, "get", f"/my/{reference}/", 200),
+        ("complain POST", anonymous, "post", "/complain/", 302),
+    ]
+    counts = {}
+    for label, client, method, path, expected in pages:
+        kwargs = {"data": complain_form(0)} if method == "post" else {}
+        getattr(client, method)(path, **kwargs)  # warm caches, as the load runs do
+        if method == "post":
+            kwargs = {"data": complain_form(-1)}
+        with CaptureQueriesContext(connection) as ctx:
+            response = getattr(client, method)(path, **kwargs)
+        if response.status_code != expected:
+            sys.exit(f"{label}: {path} answered {response.status_code}, expected {expected}")
+        counts[label] = len(ctx.captured_queries)
+    return counts
+
+
+# --- gunicorn ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def gunicorn_start(port: int, workers: int) -> subprocess.Popen:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings_bench")
+    log = open(BENCH_DIR / "gunicorn.log", "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
+        [
+            str(REPO / ".venv" / "bin" / "gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"{HOST}:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"gunicorn exited with {proc.returncode}; see {BENCH_DIR / 'gunicorn.log'}")
+        try:
+            if request(port, "GET", "/bench/ceiling/")[0] == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    gunicorn_stop(proc)
+    sys.exit("gunicorn did not answer within 30 s")
+
+
+def gunicorn_stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- HTTP -------------------------------------------------------------------------------
+
+
+def request(port, method, path, *, cookies=None, body=None, conn=None):
+    """One request; return (status, headers, body). Reuses `conn` when given."""
+    own = conn is None
+    conn = conn or http.client.HTTPConnection(HOST, port, timeout=30)
+    headers = {"Host": f"{HOST}:{port}"}
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    if body is not None:
+        body = urllib.parse.urlencode(body)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers["Referer"] = f"http://{HOST}:{port}{path}"
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        if own:
+            conn.close()
+
+
+def cookies_from(headers, cookies: dict) -> dict:
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            key, _, rest = value.partition("=")
+            cookies[key.strip()] = rest.split(";", 1)[0]
+    return cookies
+
+
+CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def csrf(port: int, path: str, cookies: dict) -> str:
+    status, headers, body = request(port, "GET", path, cookies=cookies)
+    cookies_from(headers, cookies)
+    match = CSRF_INPUT.search(body)
+    if not match:
+        sys.exit(f"No CSRF token on {path} (status {status})")
+    return match.group(1).decode()
+
+
+def login(port: int, path: str, email: str, next_path: str) -> dict:
+    cookies: dict = {}
+    token = csrf(port, path, cookies)
+    form = {"csrfmiddlewaretoken": token, "username": email, "password": PASSWORD}
+    status, headers, _ = request(
+        port, "POST", f"{path}?next={next_path}", cookies=cookies, body=form
+    )
+    cookies_from(headers, cookies)
+    if status != 302 or "sessionid" not in cookies:
+        sys.exit(f"Login at {path} as {email} failed (status {status})")
+    return {"sessionid": cookies["sessionid"]}
+
+
+# --- Load -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    label: str
+    tool: str
+    rps: float
+    p50: float
+    p99: float
+    errors: int
+    requests: int
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def py_load(label, port, path, *, seconds, connections, cookies=None, post=False) -> Result:
+    """Threads with one keep-alive connection each; a POST gets a fresh form each time."""
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    errors = [0] * connections
+    counter = iter(range(10**9))
+    stop = time.monotonic() + seconds
+
+    def worker(i: int) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        jar = dict(cookies or {})
+        token = csrf(port, path, jar) if post else None
+        # Anonymous posts: each one comes from a new visitor (no session cookie).
+        sent = {"csrftoken": jar["csrftoken"]} if post else jar
+        while time.monotonic() < stop:
+            body = None
+            if post:
+                body = complain_form(next(counter)) | {"csrfmiddlewaretoken": token}
+            started = time.perf_counter()
+            try:
+                status, _, _ = request(
+                    port, "POST" if post else "GET", path, cookies=sent, body=body, conn=conn
+                )
+            except (OSError, http.client.HTTPException):
+                errors[i] += 1
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=30)
+                continue
+            latencies[i].append(time.perf_counter() - started)
+            # A POST answered 200 re-rendered the form with errors: not filed.
+            if (post and status != 302) or not 200 <= status < 400:
+                errors[i] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    flat = [x for part in latencies for x in part]
+    return Result(
+        label,
+        "python",
+        len(flat) / elapsed,
+        percentile(flat, 0.50) * 1000,
+        percentile(flat, 0.99) * 1000,
+        sum(errors),
+        len(flat),
+    )
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    return float(match.group(1)) * UNITS[match.group(2)] if match else float("nan")
+
+
+def wrk_load(label, port, path, *, seconds, connections, cookies=None) -> Result:
+    command = [
+        "wrk",
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "60s",
+        f"http://{HOST}:{port}{path}",
+    ]
+    if cookies:
+        command[1:1] = ["-H", "Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items())]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50, p99 = (
+        _ms(m.group(1)) if (m := re.search(rf"^\s+{q}%\s+(\S+)", out, re.M)) else float("nan")
+        for q in (50, 99)
+    )
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", out))
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return Result(label, "wrk", rps, p50, p99, errors, total)
+
+
+def check_get(port: int, path: str, cookies: dict | None) -> None:
+    """Warm the page and make sure it is the page (200), not a redirect to a login."""
+    for _ in range(5):
+        status, _, _ = request(port, "GET", path, cookies=cookies)
+    if status != 200:
+        sys.exit(f"{path} answered {status}, expected 200")
+
+
+def table(results: list[Result], queries: dict[str, int]) -> str:
+    """Each row's req/s is compared with the ceiling measured by the same client."""
+    ceiling = {r.tool: r.rps for r in results if r.label.startswith("ceiling")}
+    lines = [
+        "| target | client | req/s | p50 ms | p99 ms | errors | requests | vs ceiling | queries |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        q = queries.get(r.label.removesuffix(" (py)"), "")
+        lines.append(
+            f"| {r.label} | {r.tool} | {r.rps:,.0f} | {r.p50:.1f} | {r.p99:.1f} | {r.errors} "
+            f"| {r.requests:,} | {r.rps / ceiling[r.tool]:.1%} | {q} |"
+        )
+    return "\n".join(lines)
+
+
+# --- Main -------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--complaints", type=int, default=100_000, help="default 100,000")
+    parser.add_argument("--seconds", type=int, default=10, help="per target, default 10")
+    parser.add_argument("--connections", type=int, default=8, help="default 8")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, default 2")
+    args = parser.parse_args(argv)
+    if min(args.complaints, args.seconds, args.connections, args.workers) < 1:
+        parser.error("every option must be at least 1")
+
+    sys.path.insert(0, str(REPO))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{BENCH_DIR / 'pages.sqlite3'}")
+    from bench import sweep
+
+    url = sweep.configure_environment()
+    config = sweep.database_config(url)
+    sweep.database_prepare(config, fresh=True)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connections
+
+    call_command("migrate", verbosity=0)
+    seeded = sweep.seed(args.complaints, args.complaints // 100, batch=5000)
+    reference = seed_people(args.complaints)
+    engine = sweep.engine_label()
+    print(f"Seeded {args.complaints:,} complaints in {seeded.seconds:.1f} s ({engine})")
+    queries = query_counts(reference)
+    connections.close_all()
+
+    port = free_port()
+    proc = gunicorn_start(port, args.workers)
+    try:
+        agent = login(port, "/admin/login/", AGENT_EMAIL, "/admin/")
+        customer = login(port, "/account/login/", CUSTOMER_EMAIL, "/my/")
+        targets = [
+            ("ceiling", "/bench/ceiling/", None),
+            ("queue", "/admin/complaints/complaint/?queue=open", agent),
+            ("my list", "/my/", customer),
+            ("my detail", f"/my/{reference}/", customer),
+        ]
+        use_wrk = shutil.which("wrk") is not None
+        load = wrk_load if use_wrk else py_load
+        results = []
+        for label, path, cookies in targets:
+            check_get(port, path, cookies)
+            run = dict(seconds=args.seconds, connections=args.connections, cookies=cookies)
+            results.append(load(label, port, path, **run))
+            print(f"  {label}: {results[-1].rps:,.0f} req/s", flush=True)
+        if use_wrk:
+            results.append(
+                py_load(
+                    "ceiling (py)",
+                    port,
+                    "/bench/ceiling/",
+                    seconds=args.seconds,
+                    connections=args.connections,
+                )
+            )
+        results.append(
+            py_load(
+                "complain POST",
+                port,
+                "/complain/",
+                seconds=args.seconds,
+                connections=args.connections,
+                post=True,
+            )
+        )
+    finally:
+        gunicorn_stop(proc)
+
+    print()
+    print(
+        f"{args.complaints:,} complaints, {engine}; gunicorn --workers {args.workers}, "
+        f"{args.connections} connections, {args.seconds} s per target"
+    )
+    print(table(results, queries))
+    print("vs ceiling: req/s over the ceiling's req/s measured with the same client.")
+
+
+if __name__ == "__main__":
+    main()
