@@ -16,6 +16,7 @@ from complaints.services.desk import (
     complaint_assign,
     complaint_attachment_add,
     complaint_await_third_party,
+    complaint_can_escalate,
     complaint_escalate,
     complaint_note_add,
     complaint_reopen,
@@ -184,7 +185,7 @@ ACTIONS: dict[str, DeskAction] = {
             lambda c, u, d: complaint_escalate(
                 complaint=c, actor=u, requested=d["requested"], reason=d["reason"]
             ),
-            lambda c: _can_move(Status.FORMAL)(c) and not hasattr(c, "formal_case"),
+            complaint_can_escalate,
             done="Escalated to a formal complaint.",
         ),
         DeskAction(

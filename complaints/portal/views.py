@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.emails import confirmation_email_send
 from accounts.models import Customer
 from accounts.services import ConfirmationInvalid, email_confirm, portal_customer
-from complaints.domain.lifecycle import CLOSED_STATUSES, Status, allowed_next
+from complaints.domain.lifecycle import CLOSED_STATUSES, Status
 from complaints.domain.wording import moment_words
 from complaints.forms import form_errors_add
 from complaints.models import Complaint
@@ -34,6 +34,7 @@ from complaints.selectors import (
     complaint_timeline,
     portal_complaints_for,
 )
+from complaints.services.desk import complaint_can_escalate
 from complaints.services.portal import (
     complaint_deadlock_request,
     portal_complaint_file,
@@ -187,8 +188,7 @@ def _actions(complaint: Complaint) -> dict[str, bool]:
     status = Status(complaint.status)
     return {
         "can_reply": True,
-        "can_escalate": Status.FORMAL in allowed_next(status)
-        and not hasattr(complaint, "formal_case"),
+        "can_escalate": complaint_can_escalate(complaint),
         "can_ask_deadlock": complaint.deadlock_requested_at is None
         and complaint.deadlock_letter_received_at is None,
         "closed": status in CLOSED_STATUSES,

@@ -194,6 +194,17 @@ ESCALATION_REQUESTS = {
 }
 
 
+def complaint_can_escalate(complaint: Complaint) -> bool:
+    """Return whether the complaint can still be escalated to a formal review (COP-11, COP-15).
+
+    Once formal, the review runs once: after the final proposition the next step is the
+    ADR scheme, not a second review.
+    """
+    from complaints.domain.lifecycle import allowed_next
+
+    return Status.FORMAL in allowed_next(complaint.status) and not hasattr(complaint, "formal_case")
+
+
 def complaint_escalate(*, complaint: Complaint, actor, requested: str, reason: str) -> Complaint:
     """Escalate to formal status because the customer is still dissatisfied (COP-11, COP-15)."""
     if requested not in ESCALATION_REQUESTS:
