@@ -59,6 +59,8 @@ class OfficeCalendar:
             raise ValueError(
                 f"The office must open before it closes ({self.opens}, {self.closes})."
             )
+        # Per year, the running count of working days (see _working_days_in).
+        object.__setattr__(self, "_year_counts", {})
 
     def local(self, t: datetime) -> datetime:
         """Return the aware datetime `t` in the calendar's time zone."""
@@ -131,21 +133,67 @@ class OfficeCalendar:
             d += _ONE_DAY
         return found
 
+    def _year_running_counts(self, year: int) -> list[int]:
+        """Return counts[i] = the working days among the first i days of `year`."""
+        counts = self._year_counts.get(year)
+        if counts is None:
+            counts = [0]
+            d = date(year, 1, 1)
+            while d.year == year:
+                counts.append(counts[-1] + self.is_working_day(d))
+                d += _ONE_DAY
+            self._year_counts[year] = counts
+        return counts
+
+    def _working_days_in(self, first: date, stop: date) -> int:
+        """Return the number of working days from `first` up to but not including `stop`."""
+        if stop <= first:
+            return 0
+        start_counts = self._year_running_counts(first.year)
+        if first.year == stop.year:
+            day = first.timetuple().tm_yday
+            return (
+                self._year_running_counts(stop.year)[stop.timetuple().tm_yday - 1]
+                - (start_counts[day - 1])
+            )
+        total = start_counts[-1] - start_counts[first.timetuple().tm_yday - 1]
+        for year in range(first.year + 1, stop.year):
+            total += self._year_running_counts(year)[-1]
+        return total + self._year_running_counts(stop.year)[stop.timetuple().tm_yday - 1]
+
+    def _office_seconds_on(self, d: date, a: int, b: int) -> int:
+        """Return the seconds of day `d`'s office hours that fall between epoch seconds a and b."""
+        if not self.is_working_day(d):
+            return 0
+        opens = _epoch_seconds(self.at(d, self.opens))
+        closes = _epoch_seconds(self.at(d, self.closes))
+        return max(0, min(b, closes) - max(a, opens))
+
     def working_seconds_between(self, start: datetime, end: datetime) -> int:
-        """Return the office-hours seconds from `start` to `end`, negative if `end` is earlier."""
+        """Return the office-hours seconds from `start` to `end`, negative if `end` is earlier.
+
+        The first and last days are counted exactly; each working day between them counts a
+        full office day, so the cost does not grow with the length of the span (the staff
+        queue computes this for every row). A full office day is `closes - opens` of wall
+        time, which assumes the clocks never change during office hours: true in
+        Europe/London, where they change at 01:00 GMT.
+        """
         a, b = _epoch_seconds(self.local(start)), _epoch_seconds(self.local(end))
         if b < a:
             return -self.working_seconds_between(end, start)
-        total = 0
-        d = self.local(start).date()
+        first = self.local(start).date()
         last = self.local(end).date()
-        while d <= last:
-            if self.is_working_day(d):
-                opens = _epoch_seconds(self.at(d, self.opens))
-                closes = _epoch_seconds(self.at(d, self.closes))
-                total += max(0, min(b, closes) - max(a, opens))
-            d += _ONE_DAY
-        return total
+        if first == last:
+            return self._office_seconds_on(first, a, b)
+        full_day = (
+            datetime.combine(first, self.closes) - datetime.combine(first, self.opens)
+        ) // _SECOND
+        between = self._working_days_in(first + _ONE_DAY, last)
+        return (
+            self._office_seconds_on(first, a, b)
+            + between * full_day
+            + self._office_seconds_on(last, a, b)
+        )
 
 
 def office_calendar(

@@ -286,3 +286,34 @@ def test_working_seconds_are_additive(england, a, ab, bc):
     b, c = a + ab, a + ab + bc
     ws = england.working_seconds_between
     assert ws(a, b) + ws(b, c) == ws(a, c)
+
+
+def _office_seconds_day_by_day(calendar, start, end):
+    """The plain definition: each working day's overlap with the span, one day at a time
+    (in whole seconds, as the calendar counts)."""
+    a = calendar.local(start).replace(microsecond=0)
+    b = calendar.local(end).replace(microsecond=0)
+    total, d = 0, a.date()
+    while d <= b.date():
+        if calendar.is_working_day(d):
+            opens, closes = calendar.at(d, calendar.opens), calendar.at(d, calendar.closes)
+            total += max(0, int((min(b, closes) - max(a, opens)).total_seconds()))
+        d += timedelta(days=1)
+    return total
+
+
+@property_test
+@given(a=moments, span=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=1200)))
+def test_working_seconds_over_long_spans_match_counting_day_by_day(england, a, span):
+    """The staff queue's clock badge (COP-12) counts office hours across years, holidays and
+    clock changes; the constant-time count agrees with walking the days one by one."""
+    assert england.working_seconds_between(a, a + span) == _office_seconds_day_by_day(
+        england, a, a + span
+    )
+
+
+def test_working_seconds_across_new_year_skip_the_bank_holidays(england):
+    # Wed 23 Dec 2026 12:00 to Mon 4 Jan 2027 10:00: 24 Dec, 29-31 Dec and 4 Jan are
+    # working days; 25, 28 Dec (Boxing Day's substitute) and 1 Jan are bank holidays.
+    start, end = london(2026, 12, 23, 12), london(2027, 1, 4, 10)
+    assert england.working_seconds_between(start, end) == 5 * HOUR + 4 * OFFICE_DAY + HOUR
