@@ -15,7 +15,7 @@ from django.utils.html import format_html
 
 from accounts.roles import user_department
 from complaints import clocks
-from complaints.admin_base import ReadOnlyAdminMixin
+from complaints.admin_base import CappedCountPaginator, ReadOnlyAdminMixin
 from complaints.desk_actions import ACTIONS, desk_action_run
 from complaints.domain.lifecycle import OPEN_STATUSES, IllegalTransition, Status
 from complaints.domain.wording import moment_words
@@ -144,8 +144,9 @@ class ComplaintAdmin(admin.ModelAdmin):
         "customer__phone",
     )
     list_select_related = ("customer", "assignee")
-    list_per_page = 50
+    list_per_page = 25
     show_full_result_count = False
+    paginator = CappedCountPaginator
     change_form_template = "admin/complaints/complaint/change_form.html"
     change_list_template = "admin/complaints/complaint/change_list.html"
     inlines = [StaffAlertInline]
