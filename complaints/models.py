@@ -224,6 +224,8 @@ class Complaint(models.Model):
             # Queue views sort and filter on these; the jobs use DeadlineAlarm.due_at.
             models.Index(fields=["response_due_at"], name="complaint_response_due_idx"),
             models.Index(fields=["first_made_at"], name="complaint_first_made_idx"),
+            # A customer's own complaints, newest first (the portal's "Your complaints").
+            models.Index(fields=["customer", "-first_made_at"], name="complaint_customer_idx"),
             models.Index(fields=["department", "next_due_at"], name="complaint_next_due_idx"),
             # The compliance dashboard's monthly counts.
             models.Index(

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -167,6 +168,9 @@ def confirm_resend(request):
 
 # --- My complaints ---------------------------------------------------------------
 
+# A business may have many complaints; the list is read a page at a time.
+MY_COMPLAINTS_PER_PAGE = 25
+
 
 def _mine(request, reference: str) -> Complaint:
     """Return the signed-in customer's own complaint, or 404 for anyone else's."""
@@ -180,8 +184,14 @@ def my_complaints(request):
     customer = portal_customer(request.user)
     if customer is None:
         return render(request, "portal/confirm_needed.html", {"form": ResendConfirmationForm()})
-    complaints = portal_complaints_for(request.user).order_by("-first_made_at")
-    return render(request, "portal/my_complaints.html", {"complaints": complaints})
+    complaints = (
+        portal_complaints_for(request.user)
+        .select_related(None)
+        .only("reference", "subject", "first_made_at", "status")
+        .order_by("-first_made_at", "-pk")
+    )
+    page = Paginator(complaints, MY_COMPLAINTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "portal/my_complaints.html", {"page": page})
 
 
 def _actions(complaint: Complaint) -> dict[str, bool]:

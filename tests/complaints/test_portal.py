@@ -488,3 +488,32 @@ def test_a_file_removed_under_the_retention_policy_is_a_404_not_an_error():
     default_storage.delete(gone.file.name)
     url = reverse("complaints:complaint-file", args=[complaint.reference, gone.pk])
     assert signed_in(customer).get(url).status_code == 404
+
+
+def test_a_customer_with_many_complaints_reads_them_a_page_at_a_time():
+    """A business with dozens of complaints gets pages of 25, newest first, and only its own."""
+    from complaints.portal.views import MY_COMPLAINTS_PER_PAGE
+
+    customer = confirmed_customer(email="busy@example.com")
+    made = [
+        complaint_make(customer=customer, first_made_at=NOW - timedelta(days=40 - i))
+        for i in range(MY_COMPLAINTS_PER_PAGE + 5)
+    ]
+    complaint_make(customer=confirmed_customer(email="other@example.com"))
+    client = signed_in(customer)
+    url = reverse("complaints:my-complaints")
+
+    first = client.get(url).content.decode()
+    assert made[-1].reference in first and made[5].reference in first
+    assert made[4].reference not in first
+    assert "Page 1 of 2" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    assert f"Showing 1 to {MY_COMPLAINTS_PER_PAGE} of {len(made)} complaints" in first
+
+    second = client.get(url, {"page": 2}).content.decode()
+    assert [r for r in (c.reference for c in made) if r in second] == [
+        c.reference for c in made[:5]
+    ]
+    assert "Page 2 of 2" in second and 'rel="prev"' in second
+    # A page number that is not one shows a page rather than an error.
+    assert "Page 1 of 2" in client.get(url, {"page": "abc"}).content.decode()
+    assert "Page 2 of 2" in client.get(url, {"page": 99}).content.decode()
