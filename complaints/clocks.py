@@ -212,15 +212,18 @@ def alarms_sync(complaint, *, existing: dict | None = None) -> None:
     stale = [kind for kind in existing if kind not in wanted]
     if stale:
         DeadlineAlarm.objects.filter(pk__in=[existing.pop(kind).pk for kind in stale]).delete()
+    new = []
     for kind, due in wanted.items():
         alarm = existing.get(kind)
         if alarm is None:
-            existing[kind] = DeadlineAlarm.objects.create(
-                complaint=complaint, kind=kind, due_at=due
-            )
+            new.append(DeadlineAlarm(complaint=complaint, kind=kind, due_at=due))
         elif alarm.due_at != due:
             DeadlineAlarm.objects.filter(pk=alarm.pk).update(due_at=due)
             alarm.due_at = due
+    # One INSERT for a new complaint's six alarms. Primary keys come back on PostgreSQL
+    # and SQLite (RETURNING), so `existing` stays usable by the caller.
+    for alarm in DeadlineAlarm.objects.bulk_create(new):
+        existing[alarm.kind] = alarm
 
 
 def clocks_save(complaint, *, bump_version: bool = True, alarms: dict | None = None) -> list[str]:

@@ -81,7 +81,7 @@ def complaint_log(
     )
     clocks_apply(complaint)
     complaint.save(force_insert=True)
-    alarms_sync(complaint)
+    alarms_sync(complaint, existing={})  # a new complaint has none yet
     event = CaseEvent.objects.record(
         complaint=complaint,
         kind=CaseEvent.Kind.LOGGED,
