@@ -65,6 +65,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -r accounts complaints escalation config -x "*/migrations/*" -ll
+	$(BIN)/python .ci/pip_audit_check.py
 
 clean:
 	rm -rf var/broker var/celerybeat-schedule* var/test*.sqlite3*
