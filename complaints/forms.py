@@ -27,6 +27,13 @@ def _when(label: str, *, required: bool = True, help_text: str = "") -> forms.Da
     )
 
 
+def _one_file(form, name: str):
+    """Refuse several files sent to a one-file field (a browser sends one; a script may not)."""
+    if len(form.files.getlist(form.add_prefix(name))) > 1:
+        raise forms.ValidationError("Choose one file only.")
+    return _checked(form.cleaned_data[name])
+
+
 def _checked(upload):
     """Refuse a file that is not what it claims, with the reason, before anything is saved."""
     try:
@@ -97,7 +104,7 @@ class AttachmentForm(forms.Form):
     customer_visible = forms.BooleanField(label="The customer may see this file", required=False)
 
     def clean_file(self):
-        return _checked(self.cleaned_data["file"])
+        return _one_file(self, "file")
 
 
 class RespondForm(VersionedForm):
@@ -219,7 +226,7 @@ class LogLetterForm(CustomerFields):
     )
 
     def clean_scan(self):
-        return _checked(self.cleaned_data["scan"])
+        return _one_file(self, "scan")
 
 
 def form_errors_add(form, exc) -> None:

@@ -24,6 +24,19 @@ EXTENSIONS = {
     "image/tiff": ".tif",
     "image/gif": ".gif",
 }
+# Every file-name ending we accept, and the type it claims to be.
+NAME_EXTENSIONS = {
+    **{ext: kind for kind, ext in EXTENSIONS.items()},
+    ".jpeg": "image/jpeg",
+    ".tiff": "image/tiff",
+}
+TYPE_WORDS = {
+    "application/pdf": "PDF",
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/tiff": "TIFF",
+    "image/gif": "GIF",
+}
 DOCUMENTS_AND_IMAGES = tuple(SIGNATURES)
 
 
@@ -47,6 +60,19 @@ def safe_filename(name: str, *, default: str = "file", max_length: int = 120) ->
     return name or default
 
 
+def _content_is(kind: str, head: bytes) -> bool:
+    return any(head.startswith(signature) for signature in SIGNATURES[kind])
+
+
+def _megabytes(size: int) -> str:
+    return f"{round(size / 1_048_576, 1):g} MB"
+
+
+def _kinds_words(kinds: tuple[str, ...]) -> str:
+    words = [TYPE_WORDS[kind] for kind in kinds]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
 def upload_check(
     upload, *, allowed: tuple[str, ...] = DOCUMENTS_AND_IMAGES, max_bytes: int
 ) -> CheckedUpload:
@@ -56,20 +82,25 @@ def upload_check(
         raise ValidationError("The file is empty.")
     if size > max_bytes:
         raise ValidationError(
-            f"The file is {size / 1_048_576:.1f} MB; the largest allowed is "
-            f"{max_bytes / 1_048_576:.0f} MB."
+            f"This file is too big: the largest we accept is {_megabytes(max_bytes)}."
         )
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)
-    content_type = next(
-        (kind for kind in allowed if any(head.startswith(sig) for sig in SIGNATURES[kind])), None
-    )
-    if content_type is None:
-        names = ", ".join(EXTENSIONS[k].lstrip(".").upper() for k in allowed)
-        raise ValidationError(f"This file is not one we accept. Upload a {names} file.")
+    content_type = next((kind for kind in allowed if _content_is(kind, head)), None)
     name = safe_filename(upload.name)
     stem, ext = os.path.splitext(name)
-    if ext.lower() not in {EXTENSIONS[content_type], ".jpeg", ".tiff"}:
+    claimed = NAME_EXTENSIONS.get(ext.lower())
+    if content_type is None:
+        disguise = (
+            f": its name ends in {ext.lower()}, but it is not a {TYPE_WORDS[claimed]} file"
+            if claimed and not _content_is(claimed, head)
+            else ""
+        )
+        raise ValidationError(
+            f"This file is not one we accept{disguise}. Upload a {_kinds_words(allowed)} file."
+        )
+    if claimed != content_type:
+        # The stored name must not claim a type the content is not.
         name = f"{stem or 'file'}{EXTENSIONS[content_type]}"
     return CheckedUpload(name=name, content_type=content_type, size=size)
