@@ -15,7 +15,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Customer, User
@@ -213,7 +213,11 @@ def customer_data_export(*, customer: Customer) -> dict:
         Complaint.objects.filter(customer=customer)
         .select_related("formal_case", "adr_referral")
         .prefetch_related(
-            "correspondence", "notes", "third_party_correspondence", "notices", "attachments"
+            "correspondence",
+            Prefetch("notes", CaseNote.objects.select_related("author")),
+            "third_party_correspondence",
+            "notices",
+            "attachments",
         )
         .order_by("first_made_at", "pk")
     )

@@ -66,6 +66,9 @@ class StaffAlertInline(ReadOnlyInline):
     model = StaffAlert
     fields = readonly_fields = ("created_at", "kind", "audience", "recipient", "message", "seen_at")
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recipient")
+
 
 class QueueFilter(admin.SimpleListFilter):
     """The desk's work queues (COP-04, COP-12, COP-13, COP-15)."""
