@@ -220,6 +220,8 @@ class Complaint(models.Model):
         indexes = [
             models.Index(fields=["department", "status"], name="complaint_queue_idx"),
             models.Index(fields=["assignee", "status"], name="complaint_assignee_idx"),
+            # "Assigned to me", newest first, without sorting a whole career of cases.
+            models.Index(fields=["assignee", "-first_made_at"], name="complaint_mine_idx"),
             models.Index(fields=["status"], name="complaint_status_idx"),
             # Queue views sort and filter on these; the jobs use DeadlineAlarm.due_at.
             models.Index(fields=["response_due_at"], name="complaint_response_due_idx"),

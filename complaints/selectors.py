@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,6 +110,39 @@ def complaint_timeline(complaint, *, customer_view: bool = False) -> list[Timeli
             title = f"Status: {e.from_status or '-'} → {e.to_status}".replace("_", " ")
         entries.append(TimelineEntry(e.at, "event", e.actor_label, title, e.reason, False))
     return sorted(entries, key=lambda e: e.at)
+
+
+REFERENCE_PATTERN = re.compile(r"(CMP|FCR)-\d{4}-\d{1,9}", re.IGNORECASE)
+
+
+def complaints_search(complaints, term: str):
+    """Narrow `complaints` to those matching what a member of staff typed in the search box.
+
+    A complaint or formal-case reference finds that case; anything else finds the customers
+    whose account reference, email address or telephone number is exactly the term, or
+    whose name contains it. Each exact match reads an index; the name is matched on the
+    customer table alone (a third the size of the complaints), so no search walks the
+    complaints. On PostgreSQL a trigram index serves the name match.
+    """
+    from django.db.models import Q
+
+    from accounts.models import Customer
+
+    term = " ".join(term.split())
+    if not term:
+        return complaints
+    if REFERENCE_PATTERN.fullmatch(term):
+        reference = term.upper()
+        if reference.startswith("FCR"):
+            return complaints.filter(formal_case__register_reference=reference)
+        return complaints.filter(reference=reference)
+    customers = Customer.objects.filter(
+        Q(account_reference=term)
+        | Q(email=term.lower())
+        | Q(phone=term)
+        | Q(name__icontains=term)
+    ).values("pk")
+    return complaints.filter(customer_id__in=customers)
 
 
 def portal_complaints_for(user):

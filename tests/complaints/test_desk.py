@@ -164,6 +164,60 @@ def test_search_by_reference_account_name_email_and_phone(cases):
         assert references(client.get(url, {"q": term})) == {mine.reference}, term
 
 
+def listed(response) -> set[str]:
+    """The references in the changelist's results (not those echoed in the search box)."""
+    assert response.status_code == 200
+    return {c.reference for c in response.context["cl"].result_list}
+
+
+def test_search_finds_whole_identifiers_and_part_of_a_name(cases):
+    """The desk's search box reads indexes: references, account references, email addresses
+    and telephone numbers match whole; a name matches any part of it."""
+    from escalation.models import FormalCase
+
+    client, _ = login("senior_manager")
+    customer = CustomerFactory(name="Hermione Granger-Example", email="h@example.org")
+    mine = complaint_make(customer=customer)
+    other = complaint_make(customer=CustomerFactory(name="Ron Weasley", email="r@example.org"))
+    FormalCase.objects.create(
+        complaint=mine, register_reference="FCR-2026-0042", opened_at=mine.first_made_at
+    )
+    url = reverse("admin:complaints_complaint_changelist")
+    found = {
+        term: listed(client.get(url, {"q": term}))
+        for term in (
+            mine.reference.lower(),
+            "fcr-2026-0042",
+            "granger",
+            "  Granger-Example ",
+            "H@Example.org",
+            "example.org",  # part of an email address is not a search for it
+            "CMP-2026-999999",
+        )
+    }
+    assert found == {
+        mine.reference.lower(): {mine.reference},
+        "fcr-2026-0042": {mine.reference},
+        "granger": {mine.reference},
+        "  Granger-Example ": {mine.reference},
+        "H@Example.org": {mine.reference},
+        "example.org": set(),
+        "CMP-2026-999999": set(),
+    }
+    assert listed(client.get(url, {"q": "weasley"})) == {other.reference}
+
+
+def test_search_never_reaches_beyond_what_the_member_of_staff_may_see():
+    client, _ = login("accounts_agent")
+    hidden = complaint_make(department="technical_support", name="Hidden Person")
+    assert (
+        listed(
+            client.get(reverse("admin:complaints_complaint_changelist"), {"q": hidden.reference})
+        )
+        == set()
+    )
+
+
 def _bulk(n: int):
     """Insert n complaints the fast way (the intake service is tested elsewhere)."""
     template = complaint_make()
