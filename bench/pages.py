@@ -5,6 +5,7 @@ seeding, adds a portal customer owning 20 of them and a support agent, starts gu
 bench/settings_bench.py, logs both in and loads each page for S seconds over C connections:
 
   ceiling        /bench/ceiling/, a view returning "ok" (bench/ceiling_urls.py)
+  ceiling (signed in)  /bench/ceiling/signed-in/, the same after loading the signed-in user
   queue          the staff queue /admin/complaints/complaint/?queue=open, as the agent
   my list        /my/, as the customer
   my detail      /my/<reference>/, as the customer
@@ -13,7 +14,8 @@ bench/settings_bench.py, logs both in and loads each page for S seconds over C c
 GETs use wrk when it is installed, otherwise a Python client; the POST and the "ceiling (py)"
 row always use the Python client (threads with keep-alive http.client connections).
 
-  .venv/bin/python bench/pages.py [--complaints N] [--seconds S] [--connections C] [--workers W]
+  .venv/bin/python bench/pages.py [--complaints N | --million] [--seconds S] [--connections C]
+                                  [--workers W] [--keep]
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_pages .venv/bin/python bench/pages.py
 
 The database is var/bench/pages.sqlite3 unless DATABASE_URL is given; its name must contain
@@ -70,6 +72,32 @@ def seed_people(total: int) -> str:
     return Complaint.objects.filter(customer=customer).order_by("pk").first().reference
 
 
+def seed_complaints(total: int) -> None:
+    """Seed `total` complaints with histories (bench/seed.py), as a real desk would hold."""
+    from bench import seed
+
+    seed.seed_realistic(total)
+
+
+def seeded_reference(total: int) -> str | None:
+    """With --keep: one of the known customer's references if the seed is already there."""
+    from django.db.utils import DatabaseError
+
+    from accounts.models import User
+    from complaints.models import Complaint
+
+    try:
+        if (
+            Complaint.objects.count() < total
+            or not User.objects.filter(email__in=[CUSTOMER_EMAIL, AGENT_EMAIL]).count() == 2
+        ):
+            return None
+    except DatabaseError:
+        return None
+    first = Complaint.objects.filter(customer__email=CUSTOMER_EMAIL).order_by("pk").first()
+    return first.reference if first else None
+
+
 def complain_form(n: int) -> dict[str, str]:
     from accounts.models import ContactMethod, CustomerType
     from complaints.models import Department
@@ -103,6 +131,7 @@ def query_counts(reference: str) -> dict[str, int]:
     customer.force_login(User.objects.get(email=CUSTOMER_EMAIL), backend=backend)
     pages = [
         ("ceiling", anonymous, "get", "/bench/ceiling/", 200),
+        ("ceiling (signed in)", customer, "get", "/bench/ceiling/signed-in/", 200),
         ("queue", agent, "get", "/admin/complaints/complaint/?queue=open", 200),
         ("my list", customer, "get", "/my/", 200),
         ("my detail", customer, "get", f"/my/{reference}/", 200),
@@ -120,6 +149,88 @@ def query_counts(reference: str) -> dict[str, int]:
             sys.exit(f"{label}: {path} answered {response.status_code}, expected {expected}")
         counts[label] = len(ctx.captured_queries)
     return counts
+
+
+QUEUE_VARIANTS = [
+    ("all", ""),
+    ("open", "?queue=open"),
+    ("mine", "?queue=mine"),
+    ("unassigned", "?queue=unassigned"),
+    ("due today", "?queue=due_today"),
+    ("overdue", "?queue=overdue"),
+    ("awaiting third party", "?queue=awaiting"),
+    ("formal", "?queue=formal"),
+    ("closed", "?queue=closed"),
+    ("closed, last page", "?queue=closed&p=40"),
+    ("search by reference", "?q=CMP-2026-000123"),
+    ("search by name", "?q=Smith"),
+]
+
+
+def queue_variants(repeat: int = 10) -> list[tuple[str, int, int, float, float]]:
+    """Every staff queue in-process, as a senior manager (who sees every department) and as
+    the agent: (label, queries, rows, median ms manager, median ms agent).
+
+    Checks that no queue's query plan walks the whole table: each should cost about the same
+    at 100k and at 1M complaints.
+    """
+    import re as _re
+    import statistics
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from accounts.roles import Role, user_role_add
+
+    backend = "django.contrib.auth.backends.ModelBackend"
+    manager = User.objects.filter(email="manager@bench.invalid").first()
+    if manager is None:
+        manager = User.objects.create_user("manager@bench.invalid", PASSWORD, name="Manager")
+        user_role_add(user=manager, role=Role.SENIOR_MANAGER)
+    # The agent: a seeded support agent, who has a career of assigned cases ("mine").
+    agent = (
+        User.objects.filter(
+            groups__name=Role.SUPPORT_AGENT.label, assigned_complaints__isnull=False
+        )
+        .order_by("pk")
+        .first()
+    ) or User.objects.get(email=AGENT_EMAIL)
+    clients = {}
+    for who, user in (("manager", manager), ("agent", agent)):
+        clients[who] = Client()
+        clients[who].force_login(user, backend=backend)
+    rows = []
+    base = "/admin/complaints/complaint/"
+    for label, query in QUEUE_VARIANTS:
+        times = {}
+        for who, client in clients.items():
+            response = client.get(base + query)
+            if response.status_code != 200:
+                sys.exit(f"queue {label}: {base + query} answered {response.status_code}")
+            samples = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                with CaptureQueriesContext(connection) as ctx:
+                    response = client.get(base + query)
+                samples.append((time.perf_counter() - started) * 1000)
+            times[who] = statistics.median(samples)
+            if who == "manager":
+                queries = len(ctx.captured_queries)
+                shown = len(set(_re.findall(rb"CMP-\d{4}-\d{6}", response.content)))
+        rows.append((label, queries, shown, times["manager"], times["agent"]))
+    return rows
+
+
+def variants_table(rows) -> str:
+    lines = [
+        "| queue | queries | rows shown | ms (manager) | ms (agent) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, queries, shown, manager_ms, agent_ms in rows:
+        lines.append(f"| {label} | {queries} | {shown} | {manager_ms:.1f} | {agent_ms:.1f} |")
+    return "\n".join(lines)
 
 
 # --- gunicorn ---------------------------------------------------------------------------
@@ -350,7 +461,7 @@ def check_get(port: int, path: str, cookies: dict | None) -> None:
 
 def table(results: list[Result], queries: dict[str, int]) -> str:
     """Each row's req/s is compared with the ceiling measured by the same client."""
-    ceiling = {r.tool: r.rps for r in results if r.label.startswith("ceiling")}
+    ceiling = {r.tool: r.rps for r in results if r.label in ("ceiling", "ceiling (py)")}
     lines = [
         "| target | client | req/s | p50 ms | p99 ms | errors | requests | vs ceiling | queries |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -373,7 +484,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=int, default=10, help="per target, default 10")
     parser.add_argument("--connections", type=int, default=8, help="default 8")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, default 2")
+    parser.add_argument("--million", action="store_true", help="1,000,000 complaints")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="reuse the benchmark database when it already holds this many complaints",
+    )
     args = parser.parse_args(argv)
+    if args.million:
+        args.complaints = 1_000_000
     if min(args.complaints, args.seconds, args.connections, args.workers) < 1:
         parser.error("every option must be at least 1")
 
@@ -384,7 +503,7 @@ def main(argv: list[str] | None = None) -> None:
 
     url = sweep.configure_environment()
     config = sweep.database_config(url)
-    sweep.database_prepare(config, fresh=True)
+    sweep.database_prepare(config, fresh=not args.keep)
 
     import django
 
@@ -393,11 +512,22 @@ def main(argv: list[str] | None = None) -> None:
     from django.db import connections
 
     call_command("migrate", verbosity=0)
-    seeded = sweep.seed(args.complaints, args.complaints // 100, batch=5000)
-    reference = seed_people(args.complaints)
     engine = sweep.engine_label()
-    print(f"Seeded {args.complaints:,} complaints in {seeded.seconds:.1f} s ({engine})")
+    reference = seeded_reference(args.complaints) if args.keep else None
+    if reference:
+        print(f"Reusing the {args.complaints:,} complaints already seeded ({engine})")
+    else:
+        if args.keep:
+            connections.close_all()
+            sweep.database_prepare(config, fresh=True)
+            call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        seed_complaints(args.complaints)
+        reference = seed_people(args.complaints)
+        seconds = time.perf_counter() - started
+        print(f"Seeded {args.complaints:,} complaints in {seconds:.1f} s ({engine})")
     queries = query_counts(reference)
+    variants = queue_variants()
     connections.close_all()
 
     port = free_port()
@@ -407,6 +537,7 @@ def main(argv: list[str] | None = None) -> None:
         customer = login(port, "/account/login/", CUSTOMER_EMAIL, "/my/")
         targets = [
             ("ceiling", "/bench/ceiling/", None),
+            ("ceiling (signed in)", "/bench/ceiling/signed-in/", customer),
             ("queue", "/admin/complaints/complaint/?queue=open", agent),
             ("my list", "/my/", customer),
             ("my detail", f"/my/{reference}/", customer),
@@ -449,6 +580,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(table(results, queries))
     print("vs ceiling: req/s over the ceiling's req/s measured with the same client.")
+    print()
+    print("Every staff queue in-process (django.test.Client, median of 10, 25 rows a page):")
+    print(variants_table(variants))
 
 
 if __name__ == "__main__":
