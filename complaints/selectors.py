@@ -137,10 +137,7 @@ def complaints_search(complaints, term: str):
             return complaints.filter(formal_case__register_reference=reference)
         return complaints.filter(reference=reference)
     customers = Customer.objects.filter(
-        Q(account_reference=term)
-        | Q(email=term.lower())
-        | Q(phone=term)
-        | Q(name__icontains=term)
+        Q(account_reference=term) | Q(email=term.lower()) | Q(phone=term) | Q(name__icontains=term)
     ).values("pk")
     return complaints.filter(customer_id__in=customers)
 
