@@ -229,6 +229,13 @@ class Complaint(models.Model):
             # A customer's own complaints, newest first (the portal's "Your complaints").
             models.Index(fields=["customer", "-first_made_at"], name="complaint_customer_idx"),
             models.Index(fields=["department", "next_due_at"], name="complaint_next_due_idx"),
+            # The desk's Formal queue, newest first: recent complaints are rarely formal yet,
+            # so walking complaint_first_made_idx would pass over most of the table.
+            models.Index(
+                fields=["-first_made_at"],
+                condition=models.Q(formal_at__isnull=False),
+                name="complaint_formal_made_idx",
+            ),
             # The compliance dashboard's monthly counts.
             models.Index(
                 fields=["formal_at"],
