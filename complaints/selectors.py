@@ -119,9 +119,9 @@ def complaints_search(complaints, term: str):
     """Narrow `complaints` to those matching what a member of staff typed in the search box.
 
     A complaint or formal-case reference finds that case; anything else finds the customers
-    whose account reference, email address or telephone number is exactly the term, or
-    whose name contains it. Each exact match reads an index; the name is matched on the
-    customer table alone (a third the size of the complaints), so no search walks the
+    whose account reference, email address (in any case) or telephone number is exactly the
+    term, or whose name contains it. Each exact match reads an index; the name is matched on
+    the customer table alone (a third the size of the complaints), so no search walks the
     complaints. On PostgreSQL a trigram index serves the name match.
     """
     from django.db.models import Q
@@ -137,7 +137,7 @@ def complaints_search(complaints, term: str):
             return complaints.filter(formal_case__register_reference=reference)
         return complaints.filter(reference=reference)
     customers = Customer.objects.filter(
-        Q(account_reference=term) | Q(email=term.lower()) | Q(phone=term) | Q(name__icontains=term)
+        Q(account_reference=term) | Q(email__iexact=term) | Q(phone=term) | Q(name__icontains=term)
     ).values("pk")
     return complaints.filter(customer_id__in=customers)
 

@@ -205,6 +205,9 @@ def test_search_finds_whole_identifiers_and_part_of_a_name(cases):
         "CMP-2026-999999": set(),
     }
     assert listed(client.get(url, {"q": "weasley"})) == {other.reference}
+    # An address typed in by staff in mixed case is still found, whatever the case searched.
+    mixed = complaint_make(customer=CustomerFactory(name="Luna L", email="Luna.L@Example.COM"))
+    assert listed(client.get(url, {"q": "luna.l@example.com"})) == {mixed.reference}
 
 
 def test_search_never_reaches_beyond_what_the_member_of_staff_may_see():
