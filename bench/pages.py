@@ -174,7 +174,6 @@ def queue_variants(repeat: int = 10) -> list[tuple[str, int, int, float, float]]
     Checks that no queue's query plan walks the whole table: each should cost about the same
     at 100k and at 1M complaints.
     """
-    import re as _re
     import statistics
 
     from django.db import connection
@@ -218,7 +217,7 @@ def queue_variants(repeat: int = 10) -> list[tuple[str, int, int, float, float]]
             times[who] = statistics.median(samples)
             if who == "manager":
                 queries = len(ctx.captured_queries)
-                shown = len(set(_re.findall(rb"CMP-\d{4}-\d{6}", response.content)))
+                shown = len(set(re.findall(rb"CMP-\d{4}-\d{6}", response.content)))
         rows.append((label, queries, shown, times["manager"], times["agent"]))
     return rows
 

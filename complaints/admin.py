@@ -139,6 +139,7 @@ class ComplaintAdmin(admin.ModelAdmin):
         "clock",
     )
     list_filter = (QueueFilter, "status", "department", "channel")
+    # Shows the search box; the search itself is complaints_search (get_search_results).
     search_fields = (
         "reference",
         "customer__name",
