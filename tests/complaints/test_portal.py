@@ -506,6 +506,9 @@ def test_a_customer_with_many_complaints_reads_them_a_page_at_a_time():
     first = client.get(url).content.decode()
     assert made[-1].reference in first and made[5].reference in first
     assert made[4].reference not in first
+    for complaint in made[5:]:  # each row links to its complaint's page
+        detail = reverse("complaints:complaint-detail", args=[complaint.reference])
+        assert f'<a href="{detail}">{complaint.reference}</a>' in first
     assert "Page 1 of 2" in first and 'rel="next"' in first and 'rel="prev"' not in first
     assert f"Showing 1 to {MY_COMPLAINTS_PER_PAGE} of {len(made)} complaints" in first
 
