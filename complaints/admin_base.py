@@ -8,6 +8,7 @@ from django.contrib.admin.utils import (
     display_for_value,
     lookup_field,
 )
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models.constants import LOOKUP_SEP
@@ -26,6 +27,18 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ColumnsChangeList(ChangeList):
+    """A change list that reads only the columns its rows show (ModelAdmin.list_only).
+
+    A complaint row carries its whole description and a customer their address; the queue
+    shows neither. The case page still reads the whole row (get_queryset is unchanged).
+    """
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.only(*self.model_admin.list_only)
 
 
 class CappedCountPaginator(Paginator):

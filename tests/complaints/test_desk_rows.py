@@ -116,3 +116,20 @@ def test_the_queue_page_shows_the_rows_escaped_with_links_that_keep_the_filters(
     assert "_changelist_filters=queue%3Dopen" in page
     assert 'class="field-clock"' in page
     assert User.objects.filter(name=HOSTILE).exists()
+
+
+def test_the_queue_reads_only_the_columns_it_shows(desk):
+    """A complaint's description and a customer's address can be long; the queue shows
+    neither, so it never reads them (ComplaintAdmin.list_only)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client, _ = desk
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("admin:complaints_complaint_changelist"))
+    assert response.status_code == 200 and response.context["cl"].result_list
+    rows = [
+        q["sql"] for q in ctx.captured_queries if '"complaints_complaint"."reference"' in q["sql"]
+    ]
+    assert rows, "the rows' query"
+    assert all('"description"' not in sql and '"postal_address"' not in sql for sql in rows)
