@@ -236,7 +236,11 @@ def _actions(complaint: Complaint) -> dict[str, bool]:
 @require_GET
 def complaint_detail(request, reference: str):
     """Show one complaint: status, every clock in words, the timeline, letters, actions."""
-    complaint = _mine(request, reference)
+    complaint = get_object_or_404(
+        # The page shows the formal case and its reviewer: read them with the complaint.
+        portal_complaints_for(request.user).select_related("formal_case__senior_manager"),
+        reference=reference,
+    )
     return render(
         request,
         "portal/detail.html",

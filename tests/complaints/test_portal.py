@@ -520,3 +520,35 @@ def test_a_customer_with_many_complaints_reads_them_a_page_at_a_time():
     # A page number that is not one shows a page rather than an error.
     assert "Page 1 of 2" in client.get(url, {"page": "abc"}).content.decode()
     assert "Page 2 of 2" in client.get(url, {"page": 99}).content.decode()
+
+
+def test_a_formal_complaint_shows_its_register_reference_and_reviewer():
+    """COP-15: the customer sees their formal complaint's reference and who reviews it,
+    read with the complaint (no extra queries for a formal case)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from escalation.services import formal_case_appoint, formal_case_open
+
+    customer = confirmed_customer(email="formal@example.com")
+    plain, formal = complaint_make(customer=customer), complaint_make(customer=customer)
+    case = formal_case_open(
+        complaint=formal, actor=None, requested="not_specified", reason="Not happy."
+    )
+    manager = StaffUserFactory(role="senior_manager", name="Dana <Reviewer>")
+    formal_case_appoint(case=case, manager=manager, actor=manager)
+    client = signed_in(customer)
+
+    def visit(complaint):
+        url = reverse("complaints:complaint-detail", args=[complaint.reference])
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(url).content.decode()
+        return page, len(ctx.captured_queries)
+
+    page, formal_queries = visit(formal)
+    register = case.register_reference
+    assert f"Formal complaint reference <strong>{register}</strong>" in page
+    assert "reviewed by Dana &lt;Reviewer&gt;" in page
+    plain_page, plain_queries = visit(plain)
+    assert "Formal complaint reference" not in plain_page
+    assert formal_queries == plain_queries
