@@ -12,7 +12,9 @@ bench/settings_bench.py, logs both in and loads each page for S seconds over C c
   complain POST  /complain/, anonymous, a fresh form token on each post
 
 GETs use wrk when it is installed, otherwise a Python client; the POST and the "ceiling (py)"
-row always use the Python client (threads with keep-alive http.client connections).
+row always use the Python client (threads with keep-alive http.client connections). Then each
+target runs again with one connection a worker, for latency without queueing: with C > W, a
+request mostly waits behind others, and p99 measures the queue rather than the page.
 
   .venv/bin/python bench/pages.py [--complaints N | --million] [--seconds S] [--connections C]
                                   [--workers W] [--keep]
@@ -474,6 +476,18 @@ def table(results: list[Result], queries: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
+def latency_table(results: list[Result]) -> str:
+    lines = [
+        "| target | client | req/s | p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.label} | {r.tool} | {r.rps:,.0f} | {r.p50:.1f} | {r.p99:.1f} | {r.errors} |"
+        )
+    return "\n".join(lines)
+
+
 # --- Main -------------------------------------------------------------------------------
 
 
@@ -569,6 +583,32 @@ def main(argv: list[str] | None = None) -> None:
                 post=True,
             )
         )
+        # Latency without queueing: as many connections as workers, so each request finds a
+        # worker free and p99 is the page's own time, not time spent behind other requests.
+        unqueued = []
+        if args.connections > args.workers:
+            print(f"Latency with {args.workers} connections (one a worker):", flush=True)
+            for label, path, cookies in targets:
+                unqueued.append(
+                    load(
+                        label,
+                        port,
+                        path,
+                        seconds=args.seconds,
+                        connections=args.workers,
+                        cookies=cookies,
+                    )
+                )
+            unqueued.append(
+                py_load(
+                    "complain POST",
+                    port,
+                    "/complain/",
+                    seconds=args.seconds,
+                    connections=args.workers,
+                    post=True,
+                )
+            )
     finally:
         gunicorn_stop(proc)
 
@@ -579,6 +619,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(table(results, queries))
     print("vs ceiling: req/s over the ceiling's req/s measured with the same client.")
+    if unqueued:
+        print()
+        print(
+            f"Latency with {args.workers} connections, one request in flight a worker "
+            "(no waiting behind other requests):"
+        )
+        print(latency_table(unqueued))
     print()
     print("Every staff queue in-process (django.test.Client, median of 10, 25 rows a page):")
     print(variants_table(variants))
