@@ -2,13 +2,17 @@
 
 import datetime
 
+from django.contrib.admin.templatetags.admin_list import ResultList, _coerce_field_name, results
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import (
     FieldIsAForeignKeyColumnName,
+    _get_non_gfk_field,
     display_for_field,
     display_for_value,
     lookup_field,
 )
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models.constants import LOOKUP_SEP
@@ -78,10 +82,10 @@ def changelist_rows(cl) -> list:
     work that is the same for every row is done once per column and once per page; the HTML
     is the same, byte for byte (tests/complaints/test_desk_rows.py compares the two).
 
-    Lists this does not speed up (editable lists, pop-ups) get the admin's own rows.
+    Lists this does not speed up (editable lists, pop-ups) get the admin's own rows. It uses
+    the admin's own helpers, two of them private (`_get_non_gfk_field`, `_coerce_field_name`):
+    after a Django upgrade, that test says whether the rows are still the same.
     """
-    from django.contrib.admin.templatetags.admin_list import ResultList, results
-
     if cl.formset or cl.is_popup or cl.to_field:
         return list(results(cl))
     rows = list(cl.result_list)
@@ -109,8 +113,6 @@ def changelist_rows(cl) -> list:
 
 def _change_url_maker(cl, first):
     """A function giving a row's change URL with the preserved filters, as the admin does."""
-    from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-
     context = {"preserved_filters": cl.preserved_filters, "opts": cl.opts}
 
     def slow(result) -> str:
@@ -132,10 +134,6 @@ class _Column:
     """One list_display column: what is the same in every row, worked out once."""
 
     def __init__(self, cl, index: int, name, *, link: bool, tag: str):
-        from django.contrib.admin.templatetags.admin_list import _coerce_field_name
-        from django.contrib.admin.utils import _get_non_gfk_field
-        from django.core.exceptions import FieldDoesNotExist
-
         self.cl, self.name = cl, name
         self.link, self.tag = link, tag
         # The cell's HTML in one format_html: the class attribute, [the link,] the contents.
@@ -177,8 +175,6 @@ class _Column:
 
     def _other(self, result):
         """A method, property or callable: the admin's own steps (items_for_result)."""
-        from django.core.exceptions import ObjectDoesNotExist
-
         classes = list(self.classes)
         empty = self.empty
         try:
