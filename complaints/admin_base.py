@@ -14,7 +14,7 @@ from django.contrib.admin.utils import (
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.core.paginator import Paginator
-from django.db import models
+from django.db import connections, models
 from django.db.models.constants import LOOKUP_SEP
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -52,13 +52,25 @@ class CappedCountPaginator(Paginator):
     and nobody pages through a thousand complaints: past the cap, the desk says "more than
     1,000" and staff narrow the list with a queue, a filter or search. The count reads at
     most cap + 1 rows, so it costs the same at 100k and at 1M complaints.
+
+    On PostgreSQL it counts in the list's own order, walking the index the page itself
+    reads. Unordered, PostgreSQL counts with a sequential scan that stops at cap + 1 rows,
+    as if matching rows were spread evenly through the table; open complaints are the
+    newest, at its end, and synchronised scans start each scan wherever the last one got to.
+    At 1M complaints the open queue's count took 1 ms, or 200-250 ms one time in fifty.
+    Ordered, it takes 1-2 ms for the open queues, and up to 60 ms for a queue whose newest
+    complaints are far back (awaiting a third party). SQLite counts unordered from indexes
+    (0.3 ms, where ordered takes 12).
     """
 
     cap = 1000
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.order_by()[: self.cap + 1].count()
+        rows = self.object_list
+        if connections[rows.db].vendor != "postgresql":
+            rows = rows.order_by()
+        return rows[: self.cap + 1].count()
 
     @property
     def capped(self) -> bool:
