@@ -15,7 +15,12 @@ from django.utils.html import format_html
 
 from accounts.roles import user_department
 from complaints import clocks
-from complaints.admin_base import CappedCountPaginator, ColumnsChangeList, ReadOnlyAdminMixin
+from complaints.admin_base import (
+    CappedCountPaginator,
+    ColumnsChangeList,
+    LongListAdminMixin,
+    ReadOnlyAdminMixin,
+)
 from complaints.desk_actions import ACTIONS, desk_action_run
 from complaints.domain.lifecycle import OPEN_STATUSES, IllegalTransition, Status
 from complaints.domain.wording import moment_words
@@ -425,12 +430,17 @@ def complaint_clock_lines(complaint) -> list[tuple[str, str]]:
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdmin):
+class CaseEventAdmin(
+    LongListAdminMixin, ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdmin
+):
+    """Every case's history, newest recorded first (a case's own is on its page)."""
+
+    count_noun = "case events"  # "More than 1,000 case events", not "… case history"
+
     list_display = ("at", "complaint", "kind", "from_status", "to_status", "actor_label", "reason")
     list_filter = ("kind",)
-    search_fields = ("complaint__reference", "reason", "actor_label")
+    search_fields = ("complaint__reference",)  # shows the box; rows_for_reference searches
     list_select_related = ("complaint",)
-    show_full_result_count = False
 
 
 @admin.register(Heartbeat)
@@ -439,7 +449,9 @@ class HeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StaffAlert)
-class StaffAlertAdmin(ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdmin):
+class StaffAlertAdmin(
+    LongListAdminMixin, ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdmin
+):
     """Breaches and reminders raised by the deadline jobs, per department queue and manager."""
 
     list_display = (
@@ -453,10 +465,9 @@ class StaffAlertAdmin(ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdm
         "seen_at",
     )
     list_filter = ("audience", "department", "kind", ("seen_at", admin.EmptyFieldListFilter))
-    search_fields = ("complaint__reference", "message")
+    search_fields = ("complaint__reference",)  # shows the box; rows_for_reference searches
     list_select_related = ("complaint", "recipient")
     actions = ["mark_seen"]
-    show_full_result_count = False
 
     @admin.action(description="Mark selected alerts as seen")
     def mark_seen(self, request, queryset):
@@ -465,7 +476,9 @@ class StaffAlertAdmin(ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdm
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(
+    LongListAdminMixin, ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdmin
+):
     """Notices on their way out: the "to post" and "to call" queues, and failed emails."""
 
     complaint_path = "notice__complaint"
@@ -483,10 +496,16 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.Model
         "letter_link",
     )
     list_filter = ("state", "channel")
-    search_fields = ("notice__complaint__reference", "recipient")
+    search_fields = ("notice__complaint__reference",)  # rows_for_reference searches
     list_select_related = ("notice__complaint", "letter")
     actions = ["retry", "mark_done"]
-    show_full_result_count = False
+
+    def get_ordering(self, request):
+        # A work queue (letters to post, calls to make, failed emails) reads oldest first,
+        # along its (state, created) index; the whole outbox reads newest first.
+        if "state__exact" in request.GET:
+            return ("created_at", "pk")
+        return super().get_ordering(request)
 
     @admin.display(description="complaint", ordering="notice__complaint__reference")
     def reference(self, obj):

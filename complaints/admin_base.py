@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.contrib import messages
 from django.contrib.admin.templatetags.admin_list import ResultList, _coerce_field_name, results
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import (
@@ -18,6 +19,8 @@ from django.db import connections, models
 from django.db.models.constants import LOOKUP_SEP
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+
+from complaints.selectors import is_reference, rows_for_reference
 
 
 class ReadOnlyAdminMixin:
@@ -80,6 +83,32 @@ class CappedCountPaginator(Paginator):
     @property
     def cap_label(self) -> str:
         return f"{self.cap:,}"
+
+
+class LongListAdminMixin:
+    """A list that grows with every case (history, alerts, outbox): read a page at a time.
+
+    Newest first, 50 to a page, counted no further than 1,000, and searched by reference
+    (an index) rather than by text inside millions of rows. `complaint_path` leads from the
+    row to its complaint, as for VisibleComplaintsMixin.
+    """
+
+    ordering = ("-pk",)
+    list_per_page = 50
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    complaint_path = "complaint"
+    search_help_text = "A complaint reference (CMP-…) or formal complaint reference (FCR-…)."
+
+    def get_search_results(self, request, queryset, search_term):
+        if search_term.strip() and not is_reference(search_term):
+            messages.warning(
+                request,
+                f"“{search_term.strip()}” is not a reference. Search this list by a complaint "
+                "reference (CMP-…) or a formal complaint reference (FCR-…); to find a "
+                "customer's complaints, search the complaints list.",
+            )
+        return rows_for_reference(queryset, self.complaint_path, search_term), False
 
 
 # --- The queue's rows ---------------------------------------------------------------

@@ -394,7 +394,11 @@ class CaseEvent(models.Model):
         verbose_name = _("case event")
         verbose_name_plural = _("case history")
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["complaint", "at"], name="caseevent_complaint_at_idx")]
+        indexes = [
+            models.Index(fields=["complaint", "at"], name="caseevent_complaint_at_idx"),
+            # The history list filtered by kind, newest first (a kind can be rare among 16M).
+            models.Index(fields=["kind", "id"], name="caseevent_kind_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["complaint", "seq"], name="caseevent_one_per_seq"),
         ]

@@ -132,14 +132,39 @@ def complaints_search(complaints, term: str):
     if not term:
         return complaints
     if REFERENCE_PATTERN.fullmatch(term):
-        reference = term.upper()
-        if reference.startswith("FCR"):
-            return complaints.filter(formal_case__register_reference=reference)
-        return complaints.filter(reference=reference)
+        return complaints.filter(**_reference_lookup("", term))
     customers = Customer.objects.filter(
         Q(account_reference=term) | Q(email__iexact=term) | Q(phone=term) | Q(name__icontains=term)
     ).values("pk")
     return complaints.filter(customer_id__in=customers)
+
+
+def rows_for_reference(rows, complaint_path: str, term: str):
+    """Narrow a long list of rows about complaints (history, alerts, outbox) to one case's.
+
+    Only a whole complaint or formal-case reference is searched for, through `complaint_path`
+    from the row to its complaint: that reads an index, where looking for text inside
+    millions of history rows would read them all. Any other term finds nothing.
+    """
+    term = " ".join(term.split())
+    if not term:
+        return rows
+    if not is_reference(term):
+        return rows.none()
+    return rows.filter(**_reference_lookup(f"{complaint_path}__", term))
+
+
+def is_reference(term: str) -> bool:
+    """Whether `term` is a whole complaint (CMP-…) or formal-case (FCR-…) reference."""
+    return REFERENCE_PATTERN.fullmatch(" ".join(term.split())) is not None
+
+
+def _reference_lookup(prefix: str, term: str) -> dict[str, str]:
+    """The filter for a CMP-… or FCR-… reference, from a model `prefix` away."""
+    reference = term.upper()
+    if reference.startswith("FCR"):
+        return {f"{prefix}formal_case__register_reference": reference}
+    return {f"{prefix}reference": reference}
 
 
 def portal_complaints_for(user):
