@@ -7,6 +7,8 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, User
+from accounts.services import customers_matching
+from complaints.admin_base import CappedCountPaginator
 
 
 class UserEmailCleanMixin:
@@ -91,7 +93,13 @@ class CustomerAdmin(admin.ModelAdmin):
         "phone",
     )
     list_filter = ("customer_type", "preferred_contact_method")
+    # Shows the search box; the search itself is customers_matching (get_search_results).
     search_fields = ("name", "account_reference", "email", "phone")
+    search_help_text = "An account reference, email address or telephone number, or part of a name."
+    # A customer is added with every complaint from someone new: read a page at a time.
+    list_per_page = 50
+    paginator = CappedCountPaginator
+    show_full_result_count = False
     autocomplete_fields = ("user",)
     readonly_fields = ("created_at",)
     fieldsets = (
@@ -106,6 +114,11 @@ class CustomerAdmin(admin.ModelAdmin):
             {"fields": ("contract_reference", "contracted_response_working_days")},
         ),
     )
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(pk__in=customers_matching(search_term).values("pk")), False
 
     def has_delete_permission(self, request, obj=None):
         # Customers own complaints, which are never deleted.

@@ -124,6 +124,22 @@ def email_confirm(*, token: str, max_age_days: int) -> User:
     return user
 
 
+def customers_matching(term: str):
+    """The customers a member of staff means by `term` in a search box.
+
+    An account reference, email address (in any case) or telephone number must match whole;
+    a name matches any part of it. Each exact match reads an index, and on PostgreSQL a
+    trigram index serves the name (accounts migration 0005), so no search reads every
+    customer.
+    """
+    from django.db.models import Q
+
+    term = " ".join(term.split())
+    return Customer.objects.filter(
+        Q(account_reference=term) | Q(email__iexact=term) | Q(phone=term) | Q(name__icontains=term)
+    )
+
+
 def portal_customer(user) -> Customer | None:
     """Return the confirmed customer record of a portal login, or None."""
     if not getattr(user, "is_authenticated", False):

@@ -99,6 +99,28 @@ def test_customer_search(admin_client):
     ]
 
 
+def test_customer_search_matches_whole_identifiers_and_part_of_a_name(admin_client):
+    """The same rule as the complaints list's search (accounts.services.customers_matching)."""
+    mine = CustomerFactory(
+        name="Hermione Granger", email="h@example.org", phone="07700 900123", account_reference=""
+    )
+    CustomerFactory(name="Ron Weasley", email="r@example.org")
+    url = reverse("admin:accounts_customer_changelist")
+    for term in ("granger", " H@Example.org ", "07700 900123"):
+        assert list(admin_client.get(url, {"q": term}).context["cl"].result_list) == [mine], term
+    assert list(admin_client.get(url, {"q": "example.org"}).context["cl"].result_list) == []
+
+
+def test_the_customer_list_reads_fifty_a_page_by_name_and_counts_only_to_1000(admin_client):
+    Customer.objects.bulk_create(
+        Customer(name=f"Customer {i:04d}", email=f"c{i}@example.com") for i in range(1010)
+    )
+    page = admin_client.get(reverse("admin:accounts_customer_changelist"))
+    rows = list(page.context["cl"].result_list)
+    assert len(rows) == 50 and rows[0].name == "Customer 0000" and rows[-1].name == "Customer 0049"
+    assert "More than 1,000 customers: choose a filter or search" in page.text
+
+
 def test_customer_change_page_validates_employees(admin_client):
     customer = CustomerFactory()
     url = reverse("admin:accounts_customer_change", args=[customer.pk])
