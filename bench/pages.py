@@ -15,6 +15,8 @@ GETs use wrk when it is installed, otherwise a Python client; the POST and the "
 row always use the Python client (threads with keep-alive http.client connections). Then each
 target runs again with one connection a worker, for latency without queueing: with C > W, a
 request mostly waits behind others, and p99 measures the queue rather than the page.
+Last, in-process: every staff queue tab (as a manager and as an agent), and the other staff
+pages that grow with every case (history, alerts, outbox, formal complaints, register).
 
   .venv/bin/python bench/pages.py [--complaints N | --million] [--seconds S] [--connections C]
                                   [--workers W] [--keep]
@@ -222,6 +224,64 @@ def queue_variants(repeat: int = 10) -> list[tuple[str, int, int, float, float]]
                 shown = len(set(re.findall(rb"CMP-\d{4}-\d{6}", response.content)))
         rows.append((label, queries, shown, times["manager"], times["agent"]))
     return rows
+
+
+def staff_pages(repeat: int = 5) -> list[tuple[str, str, int, float]]:
+    """The other staff pages in-process as a senior manager: (label, path, queries, median ms).
+
+    The desk's long lists (every case's history, alerts, the outbox) and the formal
+    complaint pages grow with every case; each should cost about the same at 100k and 1M.
+    """
+    import statistics
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from complaints.models import Complaint
+    from escalation.models import FormalCase
+
+    client = Client()
+    client.force_login(
+        User.objects.get(email="manager@bench.invalid"),
+        backend="django.contrib.auth.backends.ModelBackend",
+    )
+    complaint = Complaint.objects.order_by("-pk").only("pk").first()
+    case = FormalCase.objects.order_by("-pk").only("register_reference").first()
+    pages = [
+        ("case page", f"/admin/complaints/complaint/{complaint.pk}/change/"),
+        ("history, all cases", "/admin/complaints/caseevent/"),
+        ("history, one kind", "/admin/complaints/caseevent/?kind__exact=status_changed"),
+        ("alerts", "/admin/complaints/staffalert/"),
+        ("alerts, unseen", "/admin/complaints/staffalert/?seen_at__isempty=1"),
+        ("outbox", "/admin/complaints/outboxmessage/"),
+        ("outbox, failed", "/admin/complaints/outboxmessage/?state__exact=failed"),
+        ("customers", "/admin/accounts/customer/"),
+        ("formal complaints", "/staff/formal/"),
+        ("formal case", f"/staff/formal/{case.register_reference}/"),
+        ("register", "/staff/reports/register/"),
+        ("dashboard", "/staff/reports/dashboard/"),
+    ]
+    rows = []
+    for label, path in pages:
+        if client.get(path).status_code != 200:
+            sys.exit(f"{label}: {path} did not answer 200")
+        samples = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            with CaptureQueriesContext(connection) as ctx:
+                client.get(path)
+            samples.append((time.perf_counter() - started) * 1000)
+        rows.append((label, path, len(ctx.captured_queries), statistics.median(samples)))
+    return rows
+
+
+def staff_table(rows) -> str:
+    lines = ["| page | path | queries | ms |", "|---|---|---:|---:|"]
+    for label, path, queries, ms in rows:
+        lines.append(f"| {label} | `{path}` | {queries} | {ms:.1f} |")
+    return "\n".join(lines)
 
 
 def variants_table(rows) -> str:
@@ -541,6 +601,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Seeded {args.complaints:,} complaints in {seconds:.1f} s ({engine})")
     queries = query_counts(reference)
     variants = queue_variants()
+    others = staff_pages()
     connections.close_all()
 
     port = free_port()
@@ -629,6 +690,9 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print("Every staff queue in-process (django.test.Client, median of 10, 25 rows a page):")
     print(variants_table(variants))
+    print()
+    print("Other staff pages in-process, as a senior manager (median of 5):")
+    print(staff_table(others))
 
 
 if __name__ == "__main__":
