@@ -60,8 +60,14 @@ class FormalCase(models.Model):
         verbose_name_plural = _("complaints register")
         ordering = ["-opened_at", "-pk"]
         indexes = [
-            models.Index(fields=["senior_manager", "outcome"], name="formal_manager_idx"),
+            # A manager's open cases, newest first (the formal list's "assigned to me").
+            models.Index(
+                fields=["senior_manager", "outcome", "-opened_at", "-id"],
+                name="formal_manager_idx",
+            ),
             models.Index(fields=["outcome", "opened_at"], name="formal_outcome_idx"),
+            # The register and the recently closed, newest first, a page at a time.
+            models.Index(fields=["-opened_at", "-id"], name="formal_opened_idx"),
         ]
 
     def __str__(self):

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -75,24 +76,30 @@ def register_rows(*, filters: RegisterFilters) -> QuerySet[FormalCase]:
 
 
 def register_senior_managers() -> QuerySet:
-    """Return the people the register can be filtered by: reviewers and appointed managers."""
-    return (
-        get_user_model()
-        .objects.filter(
-            Q(
-                groups__permissions__codename="review_formal",
-                groups__permissions__content_type__app_label="complaints",
-            )
-            | Q(
-                user_permissions__codename="review_formal",
-                user_permissions__content_type__app_label="complaints",
-            )
-            | Q(is_superuser=True)
-            | Q(formal_cases__isnull=False)
-        )
-        .distinct()
-        .order_by("name", "email")
+    """Return the people the register can be filtered by: reviewers and appointed managers.
+
+    Reviewers are staff given `review_formal` through a role (group) or directly, as in the
+    appoint form; a superuser shows once appointed. Each set is found on its own small
+    table or index and the users then read by key: one query joining every user to their
+    groups and cases, then DISTINCT, took 3 s at 66,000 formal cases.
+    """
+    user_model = get_user_model()
+    review = {
+        "permission__codename": "review_formal",
+        "permission__content_type__app_label": "complaints",
+    }
+    # Literal group ids let the database see how few members they have (not the customers).
+    groups = list(
+        Group.permissions.through.objects.filter(**review).values_list("group_id", flat=True)
     )
+    members = user_model.groups.through.objects.filter(group_id__in=groups).values_list("user_id")
+    granted = user_model.user_permissions.through.objects.filter(**review).values_list("user_id")
+    managers = FormalCase.objects.filter(senior_manager__isnull=False).values_list(
+        "senior_manager_id"
+    )
+    # One UNION of the three small sets; then the users by key.
+    ids = {pk for (pk,) in members.order_by().union(granted.order_by(), managers.order_by())}
+    return user_model.objects.filter(pk__in=ids).order_by("name", "email")
 
 
 # --- The compliance dashboard ----------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -13,6 +12,12 @@ from complaints.forms import form_errors_add
 from complaints.selectors import complaint_timeline
 from escalation import forms as workspace_forms
 from escalation.models import AdrReferral, FormalCase
+from escalation.paging import paged
+from escalation.selectors import (
+    formal_cases_assigned,
+    formal_cases_open_others,
+    formal_cases_recently_closed,
+)
 from escalation.services import (
     FormalCaseChanged,
     adr_decision_record,
@@ -24,6 +29,9 @@ from escalation.services import (
     formal_review_save,
     reviewer_can_act,
 )
+
+# Rows on a page of each list: the open cases run to tens of thousands.
+FORMAL_LIST_PAGE_SIZE = 25
 
 
 def reviewers_only(view):
@@ -43,19 +51,24 @@ def reviewers_only(view):
 @require_GET
 @reviewers_only
 def formal_list(request):
-    """Formal cases assigned to me, then every open formal case."""
-    cases = FormalCase.objects.select_related("complaint__customer", "senior_manager")
-    open_cases = cases.filter(outcome=FormalCase.Outcome.OPEN)
+    """Formal cases assigned to me, then every other open formal case, a page of each at a time."""
     return render(
         request,
         "escalation/formal_list.html",
         {
             "title": "Formal complaints",
-            "mine": open_cases.filter(senior_manager=request.user),
-            "open_cases": open_cases.filter(
-                ~Q(senior_manager=request.user) | Q(senior_manager=None)
+            "mine": paged(
+                request,
+                formal_cases_assigned(user=request.user),
+                per_page=FORMAL_LIST_PAGE_SIZE,
+                param="mine_page",
             ),
-            "recent_closed": cases.exclude(outcome=FormalCase.Outcome.OPEN)[:20],
+            "others": paged(
+                request,
+                formal_cases_open_others(user=request.user),
+                per_page=FORMAL_LIST_PAGE_SIZE,
+            ),
+            "recent_closed": formal_cases_recently_closed(),
         },
     )
 

@@ -12,7 +12,6 @@ from datetime import date, datetime
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -22,6 +21,7 @@ from accounts.decorators import staff_required
 from complaints.models import Department
 from escalation import charts
 from escalation.models import AdrReferral, FormalCase
+from escalation.paging import paged
 from escalation.reports import (
     NOT_REFERRED,
     MonthRow,
@@ -182,7 +182,10 @@ def _register_line(case: FormalCase) -> list[str]:
 @require_GET
 @staff_required
 def register(request):
-    """List every formal complaint with its register reference (COP-15), filtered and paged."""
+    """List every formal complaint with its register reference (COP-15), filtered and paged.
+
+    The page shows 50 rows at a time; `?format=csv` exports every row the filters match.
+    """
     _require_any(request.user, REGISTER_PERMISSIONS)
     form = RegisterFilterForm(request.GET or None)
     rows = register_rows(filters=form.filters())
@@ -192,15 +195,16 @@ def register(request):
         return _csv_response(
             _prepend(REGISTER_COLUMNS, lines), filename=f"complaints-register-{stamp}.csv"
         )
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    listed = paged(request, rows, per_page=PAGE_SIZE)
     return render(
         request,
         "escalation/register.html",
         {
             **_page_context(request, title="Complaints register"),
             "form": form,
-            "page": page,
-            "cases": [(case, _adr(case)) for case in page.object_list],
+            "paged": listed,
+            "page": listed.page,
+            "cases": [(case, _adr(case)) for case in listed.page.object_list],
         },
     )
 
