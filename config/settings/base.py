@@ -84,6 +84,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # No JIT compiling: it is for long analytical queries, and on ours it added 50-80 ms to
+    # each large dashboard query and 1.7 s to one register query at 1M (bench/README.md).
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    if "jit" not in options.get("options", ""):
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 # Keep each process's connection between requests: opening one (and, on SQLite, running
 # the PRAGMAs above) cost more than a whole signed-in page's queries (bench/pages.py).
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
