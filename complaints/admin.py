@@ -32,7 +32,12 @@ from complaints.models import (
     OutboxMessage,
     StaffAlert,
 )
-from complaints.selectors import complaint_timeline, complaints_search, complaints_visible_to
+from complaints.selectors import (
+    complaint_timeline,
+    complaints_search,
+    complaints_visible_to,
+    rows_visible_to,
+)
 from complaints.services.channels import (
     complaint_log_call,
     complaint_log_letter,
@@ -48,8 +53,7 @@ class VisibleComplaintsMixin:
     complaint_path = "complaint"
 
     def get_queryset(self, request):
-        visible = complaints_visible_to(request.user).values("pk")
-        return super().get_queryset(request).filter(**{f"{self.complaint_path}__in": visible})
+        return rows_visible_to(super().get_queryset(request), request.user, self.complaint_path)
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -23,21 +23,45 @@ def complaints_visible_to(user):
     support, accounts, or the Company Secretary's for complaints about the Code, COP-19),
     formal cases if they review them (COP-15), and anything assigned to them.
     """
+    from complaints.models import Complaint
+
+    visible = complaints_visible_q(user)
+    complaints = Complaint.objects.all()
+    return complaints if visible is None else complaints.filter(visible)
+
+
+def complaints_visible_q(user):
+    """The condition of complaints_visible_to, or None when the user sees every complaint."""
     from django.db.models import Q
 
     from accounts.roles import user_department
-    from complaints.models import Complaint
 
-    complaints = Complaint.objects.all()
     if user.is_superuser or user.has_perm("complaints.view_all_departments"):
-        return complaints
+        return None
     visible = Q(assignee=user)
     department = user_department(user)
     if department:
         visible |= Q(department=department)
     if user.has_perm("complaints.review_formal"):
         visible |= Q(formal_at__isnull=False)
-    return complaints.filter(visible)
+    return visible
+
+
+def rows_visible_to(rows, user, complaint_path: str):
+    """Narrow rows about complaints (history, alerts, outbox) to those `user` may see.
+
+    Each row is checked against its own complaint (EXISTS), so a newest-first page reads
+    its rows by index and stops at the page. A subquery of every visible complaint made
+    SQLite build that list of ids before each page: 65 s for the history list at 1M.
+    """
+    from django.db.models import Exists, OuterRef
+
+    from complaints.models import Complaint
+
+    visible = complaints_visible_q(user)
+    if visible is None:
+        return rows
+    return rows.filter(Exists(Complaint.objects.filter(visible, pk=OuterRef(complaint_path))))
 
 
 @dataclass(frozen=True)
