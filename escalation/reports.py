@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Case, Count, DateField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from complaints.models import ClosureReason, Complaint, Department, Notice, NoticeKind
@@ -191,13 +190,34 @@ def _months(start: date, end: date) -> list[date]:
     return months
 
 
-def _grouped(queryset: QuerySet, when: str, department: str, **figures) -> QuerySet:
+def _grouped(
+    queryset: QuerySet, when: str, department: str, months: list[date], **figures
+) -> QuerySet:
     """Group `queryset` by London month of `when` and by department, counting `figures`."""
     return (
-        queryset.annotate(month=TruncMonth(when, tzinfo=_tz()))
+        queryset.annotate(month=_month_of(when, months))
         .values("month", department)
         .annotate(**figures)
         .order_by()
+    )
+
+
+def _month_of(when: str, months: list[date]) -> Case:
+    """The first day of the London month `when` falls in, among `months` (else NULL).
+
+    Plain comparisons with each month's bounds, which the database does itself: SQLite's
+    TruncMonth calls back into Python for every row (8 s for a year at 1M complaints).
+    """
+    bounds = [*months, (months[-1] + timedelta(days=32)).replace(day=1)]
+    return Case(
+        *(
+            When(
+                **{f"{when}__gte": _day_start(first), f"{when}__lt": _day_start(after)},
+                then=Value(first),
+            )
+            for first, after in zip(bounds, bounds[1:], strict=False)
+        ),
+        output_field=DateField(),
     )
 
 
@@ -234,13 +254,14 @@ def dashboard_figures(
     departments = [department] if department else list(Department.values)
     dept = {"department": department} if department else {}
     via_complaint = {"complaint__department": department} if department else {}
+    months = _months(start, end)
     grid: dict[tuple[date, str], dict] = {
-        (month, d): {"adr_outcomes": {}} for month in _months(start, end) for d in departments
+        (month, d): {"adr_outcomes": {}} for month in months for d in departments
     }
 
     def collect(rows, department_key: str) -> None:
         for row in rows:
-            key = (timezone.localtime(row.pop("month"), _tz()).date(), row.pop(department_key))
+            key = (row.pop("month"), row.pop(department_key))
             figures = grid.get(key)
             if figures is None:  # an unknown department value: nothing to show it under
                 continue
@@ -255,6 +276,7 @@ def dashboard_figures(
             Complaint.objects.filter(first_made_at__gte=start_at, first_made_at__lt=end_at, **dept),
             "first_made_at",
             "department",
+            months,
             received=Count("pk"),
             acknowledged=Count("pk", filter=Q(acknowledged_at__isnull=False)),
             response_measured=Count(
@@ -278,6 +300,7 @@ def dashboard_figures(
             ),
             "closed_at",
             "department",
+            months,
             auto_closed=Count("pk"),
         ),
         "department",
@@ -287,6 +310,7 @@ def dashboard_figures(
             Complaint.objects.filter(formal_at__gte=start_at, formal_at__lt=end_at, **dept),
             "formal_at",
             "department",
+            months,
             escalated_to_formal=Count("pk"),
         ),
         "department",
@@ -301,6 +325,7 @@ def dashboard_figures(
             ),
             "created_at",
             "complaint__department",
+            months,
             adr_letters_sent=Count("pk", filter=Q(kind=NoticeKind.ADR_LETTER)),
             deadlocks=Count("pk", filter=Q(kind=NoticeKind.DEADLOCK)),
         ),
@@ -313,6 +338,7 @@ def dashboard_figures(
             ),
             "referred_at",
             "complaint__department",
+            months,
             adr_referrals=Count("pk"),
             **{f"decision_{d}": Count("pk", filter=Q(decision=d)) for d in DECISIONS},
         ),
