@@ -619,8 +619,8 @@ class _Sim:
 
     def transition(self, to, actor, reason, *, at=None, closure_reason="", extra=None):
         """complaint_transition: check the graph, enter the state, recompute, record."""
-        from complaints.domain.lifecycle import Status, check_transition, is_reopen
-        from complaints.services.transitions import _enter
+        from complaints.domain.lifecycle import Status, check_transition
+        from complaints.services.transitions import _enter, transition_details
 
         current, to = Status(self.c.status), Status(to)
         if current == to:
@@ -630,13 +630,9 @@ class _Sim:
         _enter(self.c, current=current, to=to, at=at, closure_reason=closure_reason)
         self.c.status = to.value
         changed = self.save()
-        details = dict(extra or {})
-        if is_reopen(current, to):
-            details["reopened"] = True
-        if closure_reason:
-            details["closure_reason"] = closure_reason
-        if changed:
-            details["clocks_changed"] = sorted(changed)
+        details = transition_details(
+            current, to, closure_reason=closure_reason, changed_clocks=changed, extra=extra
+        )
         special = ("fcr",) if FCR in reason else None
         self.event(
             "status_changed",

@@ -92,13 +92,9 @@ def complaint_transition(
     locked.status = to.value
     changed_clocks = clocks_save(locked)
 
-    details = dict(extra or {})
-    if is_reopen(current, to):
-        details["reopened"] = True
-    if closure_reason:
-        details["closure_reason"] = closure_reason
-    if changed_clocks:
-        details["clocks_changed"] = sorted(changed_clocks)
+    details = transition_details(
+        current, to, closure_reason=closure_reason, changed_clocks=changed_clocks, extra=extra
+    )
     event = CaseEvent.objects.record(
         complaint=locked,
         kind=CaseEvent.Kind.STATUS_CHANGED,
@@ -120,6 +116,21 @@ def complaint_transition(
     )
     _refresh(complaint, locked)
     return locked
+
+
+def transition_details(
+    current: Status, to: Status, *, closure_reason: str, changed_clocks, extra: dict | None
+) -> dict:
+    """The details a status change records in the history: a reopening, the closure reason
+    and which clocks changed, beside any `extra` the caller gives."""
+    details = dict(extra or {})
+    if is_reopen(current, to):
+        details["reopened"] = True
+    if closure_reason:
+        details["closure_reason"] = closure_reason
+    if changed_clocks:
+        details["clocks_changed"] = sorted(changed_clocks)
+    return details
 
 
 def _refresh(target: Complaint, source: Complaint) -> None:
