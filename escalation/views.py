@@ -9,10 +9,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.decorators import staff_required
 from complaints.forms import form_errors_add
+from complaints.paging import paged
 from complaints.selectors import complaint_timeline
 from escalation import forms as workspace_forms
 from escalation.models import AdrReferral, FormalCase
-from escalation.paging import paged
 from escalation.selectors import (
     formal_cases_assigned,
     formal_cases_open_others,

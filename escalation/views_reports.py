@@ -19,9 +19,9 @@ from django.views.decorators.http import require_GET
 
 from accounts.decorators import staff_required
 from complaints.models import Department
+from complaints.paging import paged
 from escalation import charts
 from escalation.models import AdrReferral, FormalCase
-from escalation.paging import paged
 from escalation.reports import (
     NOT_REFERRED,
     MonthRow,

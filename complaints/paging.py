@@ -38,12 +38,20 @@ def _url(request: HttpRequest, param: str, number: int) -> str:
     return f"?{query.urlencode()}"
 
 
-def paged(request: HttpRequest, rows: QuerySet, *, per_page: int, param: str = "page") -> Paged:
+def paged(
+    request: HttpRequest,
+    rows: QuerySet,
+    *,
+    per_page: int,
+    param: str = "page",
+    paginator: type[Paginator] = KeysFirstPaginator,
+) -> Paged:
     """Return the page of `rows` that `request` asks for in `param` (the first if not valid).
 
-    Two queries whatever the number of rows: a count, then the page's rows.
+    Two queries whatever the number of rows: a count, then the page's rows. A list whose
+    rows join nothing can take the plain `Paginator` (keys first would only add a step).
     """
-    page = KeysFirstPaginator(rows, per_page).get_page(request.GET.get(param))
+    page = paginator(rows, per_page).get_page(request.GET.get(param))
     return Paged(
         page=page,
         previous_url=_url(request, param, page.previous_page_number())
