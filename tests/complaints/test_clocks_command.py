@@ -15,9 +15,7 @@ from complaints.domain.lifecycle import Status
 from complaints.services.transitions import complaint_transition
 from tests.complaints.factories import complaint_make
 
-VECTORS = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "spec" / "deadline_vectors.csv"
-).resolve()
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "deadline_vectors.csv"
 LONDON = ZoneInfo("Europe/London")
 
 
