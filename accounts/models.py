@@ -163,6 +163,7 @@ class Customer(models.Model):
                 fields=["account_reference"],
                 condition=~models.Q(account_reference=""),
                 name="customer_account_reference_unique",
+                violation_error_message=_("This account reference belongs to another customer."),
             ),
             models.CheckConstraint(
                 condition=models.Q(employee_count__isnull=True)

@@ -21,7 +21,12 @@ from complaints.admin_base import (
     LongListAdminMixin,
     ReadOnlyAdminMixin,
 )
-from complaints.desk_actions import ACTIONS, desk_action_run
+from complaints.desk_actions import (
+    ACTIONS,
+    LOGGER_MAY_ADD_FOR,
+    desk_action_run,
+    logger_actions,
+)
 from complaints.domain.lifecycle import OPEN_STATUSES, IllegalTransition, Status
 from complaints.domain.wording import moment_words
 from complaints.forms import LogCallForm, LogLetterForm, form_errors_add
@@ -92,6 +97,7 @@ class QueueFilter(admin.SimpleListFilter):
             ("due_today", "Due today"),
             ("overdue", "Overdue"),
             ("awaiting", "Awaiting third party"),
+            ("to_match", "Customer to match"),
             ("formal", "Formal"),
             ("open", "All open"),
             ("closed", "Closed"),
@@ -112,6 +118,8 @@ class QueueFilter(admin.SimpleListFilter):
             return queryset.filter(next_due_at__lt=now)
         if value == "awaiting":
             return queryset.filter(status=Status.AWAITING_THIRD_PARTY)
+        if value == "to_match":
+            return queryset.exclude(customer_to_match="")
         if value == "formal":
             return queryset.filter(formal_at__isnull=False)
         if value == "open":
@@ -138,14 +146,16 @@ def _working_span(seconds: int) -> str:
 class ComplaintAdmin(admin.ModelAdmin):
     """The triage desk: queues with clock badges, the case page, its timeline and actions."""
 
+    # The clock is the point of the queue: right after the reference, so it is on screen
+    # at 1024 px and up (desk.css lets the long columns wrap instead).
     list_display = (
         "reference",
+        "clock",
         "customer",
+        "status",
         "department",
         "channel",
-        "status",
         "assignee",
-        "clock",
     )
     list_filter = (QueueFilter, "status", "department", "channel")
     # Shows the search box; the search itself is complaints_search (get_search_results).
@@ -279,10 +289,12 @@ class ComplaintAdmin(admin.ModelAdmin):
         complaint = self.get_object(request, object_id)
         extra = extra_context or {}
         if complaint is not None:
+            actions = [a for a in ACTIONS.values() if a.allowed(complaint, request.user)]
             extra.update(
                 timeline=complaint_timeline(complaint),
                 clocks=complaint_clock_lines(complaint),
-                desk_actions=[a for a in ACTIONS.values() if a.allowed(complaint, request.user)],
+                desk_actions=actions,
+                formal_banner=formal_banner(complaint, request.user, actions),
             )
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
@@ -291,6 +303,11 @@ class ComplaintAdmin(admin.ModelAdmin):
         return [
             path("log-call/", wrap(self.log_call_view), name="complaints_complaint_log_call"),
             path("log-letter/", wrap(self.log_letter_view), name="complaints_complaint_log_letter"),
+            path(
+                "logged/<str:reference>/",
+                wrap(self.logged_view),
+                name="complaints_complaint_logged",
+            ),
             path(
                 "<path:object_id>/act/<slug:action>/",
                 wrap(self.action_view),
@@ -307,13 +324,20 @@ class ComplaintAdmin(admin.ModelAdmin):
         )
 
     def action_view(self, request, object_id, action):
-        complaint = get_object_or_404(self.get_queryset(request), pk=object_id)
         desk_action = ACTIONS.get(action)
         if desk_action is None:
             raise Http404("No such action.")
+        complaint = self.get_queryset(request).filter(pk=object_id).first()
+        case_url = complaint and reverse("admin:complaints_complaint_change", args=[complaint.pk])
+        if complaint is None:
+            # Someone who logged a case for another department may still add to it.
+            logged = get_object_or_404(Complaint, pk=object_id, logged_by=request.user)
+            if desk_action not in logger_actions(logged, request.user):
+                raise Http404("No such complaint.")
+            complaint = logged
+            case_url = reverse("admin:complaints_complaint_logged", args=[logged.reference])
         if not request.user.has_perm(desk_action.permission):
             raise PermissionDenied
-        case_url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
         if desk_action.available(complaint) and not desk_action.allowed(complaint, request.user):
             raise PermissionDenied("Only senior managers act on a formal complaint.")
         if not desk_action.available(complaint):
@@ -324,7 +348,9 @@ class ComplaintAdmin(admin.ModelAdmin):
             )
             return redirect(case_url)
         form = desk_action.form(
-            request.POST or None, request.FILES or None, initial={"version": complaint.version}
+            request.POST or None,
+            request.FILES or None,
+            initial={"version": complaint.version, **desk_action.initial(complaint)},
         )
         if request.method == "POST" and form.is_valid():
             try:
@@ -350,6 +376,22 @@ class ComplaintAdmin(admin.ModelAdmin):
             form=form,
             action=desk_action,
             case_url=case_url,
+        )
+
+    def logged_view(self, request, reference):
+        """The confirmation after logging a call or a letter (issue: never an error page)."""
+        complaint = get_object_or_404(
+            Complaint.objects.select_related("assignee", "customer"), reference=reference
+        )
+        can_open = self.get_queryset(request).filter(pk=complaint.pk).exists()
+        if not can_open and complaint.logged_by_id != request.user.pk:
+            raise Http404("No such complaint.")
+        return self._page(
+            request,
+            "admin/complaints/complaint/logged.html",
+            title=f"Logged {complaint.reference}",
+            complaint=complaint,
+            summary=logged_summary(complaint, request.user, can_open=can_open),
         )
 
     def log_call_view(self, request):
@@ -403,14 +445,73 @@ class ComplaintAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 form_errors_add(form, exc)
             else:
-                messages.success(request, f"Logged {complaint.reference}.")
-                return redirect("admin:complaints_complaint_change", complaint.pk)
+                return redirect("admin:complaints_complaint_logged", complaint.reference)
         return self._page(
             request,
             "admin/complaints/complaint/log_form.html",
             title="Log a phone call" if kind == "call" else "Log a letter",
             form=form,
         )
+
+
+def logged_summary(complaint, user, *, can_open: bool) -> dict:
+    """What the member of staff who just logged a complaint is told: where it went, who has it.
+
+    A complaint logged for another department is saved in that department's queue, which
+    the person who logged it may not be able to open; they must still see that it is safe.
+    """
+    department = complaint.get_department_display()
+    if complaint.assignee_id:
+        owner = f"{complaint.assignee.name or complaint.assignee.email} ({department})"
+    else:
+        owner = f"The {department} queue: not assigned to anyone yet"
+    return {
+        "department": department,
+        "owner": owner,
+        "response_due": moment_words(complaint.response_due_at, timezone.get_default_timezone()),
+        "can_open": can_open,
+        "still": logger_actions(complaint, user) if not can_open else [],
+        "add_days": LOGGER_MAY_ADD_FOR.days,
+    }
+
+
+def formal_banner(complaint, user, actions) -> dict | None:
+    """What a member of staff who is not a reviewer is told at the top of a formal case.
+
+    Once a complaint is formal, a senior manager owns it (COP-15): the department can add
+    to the record but no longer decides. Without this, an agent just finds the response
+    action gone and no word of why.
+    """
+    if not complaint.formal_at or user.has_perm("complaints.review_formal"):
+        return None
+    from escalation.models import FormalCase
+
+    case = (
+        FormalCase.objects.filter(complaint=complaint)
+        .select_related("senior_manager")
+        .only("register_reference", "outcome", "final_proposition_sent_at", "senior_manager")
+        .first()
+    )
+    manager = case.senior_manager if case and case.senior_manager_id else None
+    who = f"{manager.name or manager.email}, senior manager," if manager else "A senior manager"
+    reference = f" ({case.register_reference})" if case else ""
+    if case and case.final_proposition_sent_at:
+        owner = (
+            f"{who} reviewed it and sent the final proposition on "
+            f"{timezone.localtime(case.final_proposition_sent_at):%-d %B %Y}."
+        )
+    elif manager:
+        owner = f"{who} now owns it and is reviewing it."
+    else:
+        owner = "A senior manager is being appointed to review it."
+    return {
+        "heading": f"Formal complaint{reference}: a senior manager owns this case",
+        "owner": owner,
+        "still": [a.label.lower() for a in actions],
+        "theirs": "Responses to the customer, the final proposition and any deadlock letter "
+        "are for the senior manager. Tell them through an internal note if you learn "
+        "something they should know.",
+    }
 
 
 def complaint_clock_lines(complaint) -> list[tuple[str, str]]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 
 from complaints import forms as desk_forms
 from complaints.domain.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, Status, allowed_next
@@ -17,6 +19,7 @@ from complaints.services.desk import (
     complaint_attachment_add,
     complaint_await_third_party,
     complaint_can_escalate,
+    complaint_customer_match,
     complaint_escalate,
     complaint_note_add,
     complaint_reopen,
@@ -44,6 +47,8 @@ class DeskAction:
     # Adds to the record without deciding anything, so open to the department during a
     # formal review; everything else on a formal case is for senior managers (COP-15).
     additive: bool = False
+    # What the form starts with for this case, beyond the case's version.
+    initial: Callable[[Complaint], dict] = lambda complaint: {}
 
     def allowed(self, complaint: Complaint, user) -> bool:
         """Return whether `user` may take this action on `complaint` now."""
@@ -81,6 +86,18 @@ ACTIONS: dict[str, DeskAction] = {
             lambda c, u, d: complaint_acknowledge(complaint=c, actor=u, reason=d["reason"]),
             _can_move(Status.ACKNOWLEDGED),
             done="Acknowledged.",
+        ),
+        DeskAction(
+            "match",
+            "Match to customer",
+            desk_forms.CustomerMatchForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_customer_match(
+                complaint=c, actor=u, account_reference=d["account_reference"], reason=d["reason"]
+            ),
+            lambda c: bool(c.customer_to_match),
+            done="Customer matched.",
+            initial=lambda c: {"account_reference": c.stated_account_reference},
         ),
         DeskAction(
             "note",
@@ -209,6 +226,22 @@ ACTIONS: dict[str, DeskAction] = {
         ),
     )
 }
+
+
+# Whoever logs a complaint for another department may still add to what they logged (a
+# note of something the caller said after, the letter's second page) for this long, without
+# seeing the rest of a case that is not theirs.
+LOGGER_MAY_ADD_FOR = timedelta(days=7)
+LOGGER_ACTIONS = ("note", "attach")
+
+
+def logger_actions(complaint: Complaint, user, *, now: datetime | None = None) -> list[DeskAction]:
+    """The actions the member of staff who logged `complaint` may take without seeing it."""
+    now = now or timezone.now()
+    if complaint.logged_by_id != user.pk or now - complaint.logged_at > LOGGER_MAY_ADD_FOR:
+        return []
+    actions = [ACTIONS[name] for name in LOGGER_ACTIONS]
+    return [a for a in actions if user.has_perm(a.permission) and a.allowed(complaint, user)]
 
 
 def desk_action_run(action: DeskAction, *, complaint: Complaint, user, data: dict):

@@ -70,6 +70,19 @@ class AssignForm(VersionedForm):
     )
 
 
+class CustomerMatchForm(VersionedForm):
+    account_reference = forms.CharField(
+        label="Account reference of the right customer",
+        max_length=40,
+        help_text="As given, to move the complaint to the holder of that reference; the "
+        "current customer's reference, to keep it where it is.",
+    )
+    reason = forms.CharField(
+        label="How you checked who made the complaint",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class NoteForm(forms.Form):
     body = forms.CharField(label="Internal note", widget=forms.Textarea(attrs={"rows": 5}))
 

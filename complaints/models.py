@@ -205,6 +205,21 @@ class Complaint(models.Model):
         help_text=_("The referral deadline that has passed (COP-18)."),
     )
 
+    stated_account_reference = models.CharField(
+        _("account reference given"),
+        max_length=40,
+        blank=True,
+        help_text=_("The account reference the complainant typed or gave, kept as given."),
+    )
+    customer_to_match = models.CharField(
+        _("customer to match"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Why staff must check which customer this complaint belongs to; empty once matched."
+        ),
+    )
+
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ComplaintQuerySet.as_manager()
@@ -235,6 +250,12 @@ class Complaint(models.Model):
                 fields=["-first_made_at"],
                 condition=models.Q(formal_at__isnull=False),
                 name="complaint_formal_made_idx",
+            ),
+            # The desk's "Customer to match" queue: few rows, newest first.
+            models.Index(
+                fields=["department", "-first_made_at"],
+                condition=~models.Q(customer_to_match=""),
+                name="complaint_to_match_idx",
             ),
             # The compliance dashboard's monthly counts.
             models.Index(
@@ -351,6 +372,7 @@ class CaseEvent(models.Model):
         CORRESPONDENCE = "correspondence", _("Correspondence")
         NOTICE = "notice", _("Notice sent")
         CLOCK = "clock", _("Clock event")
+        CUSTOMER_MATCHED = "customer_matched", _("Customer matched")
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="events"

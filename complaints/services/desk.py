@@ -245,3 +245,50 @@ def complaint_reopen(*, complaint: Complaint, actor, reason: str) -> Complaint:
     return complaint_transition(
         complaint=complaint, to=Status.INVESTIGATING, actor=actor, reason=f"Reopened: {reason}"
     )
+
+
+@transaction.atomic
+def complaint_customer_match(
+    *, complaint: Complaint, actor, account_reference: str, reason: str
+) -> Complaint:
+    """Put a complaint on the right customer's record after staff checked who made it.
+
+    A complaint whose stated account reference belongs to someone else is filed against
+    the sender's own record and flagged (complaints.services.portal). Staff check with the
+    complainant, then give the account reference of the right customer: the complaint moves
+    there (or stays, if it is the same), the flag clears and the history records both
+    records, who decided and why. The clocks do not move: they run from when the complaint
+    was first made, whoever it belongs to (COP-07).
+    """
+    from accounts.models import Customer
+
+    account_reference = _text(
+        account_reference, "account_reference", "Give the account reference of the customer."
+    )
+    reason = _text(reason, "reason", "Say how you checked who made the complaint.")
+    customer = Customer.objects.filter(account_reference__iexact=account_reference).first()
+    if customer is None:
+        raise ValidationError(
+            {
+                "account_reference": f"No customer has the account reference "
+                f"{account_reference}. Check it, or find the customer on the Customers page."
+            }
+        )
+    locked = Complaint.objects.select_for_update(of=("self",)).get(pk=complaint.pk)
+    previous = locked.customer
+    moved = previous.pk != customer.pk
+    locked.customer = customer
+    locked.customer_to_match = ""
+    clocks_save(locked)
+    CaseEvent.objects.record(
+        complaint=locked,
+        kind=CaseEvent.Kind.CUSTOMER_MATCHED,
+        actor=actor,
+        reason=(
+            f"Matched to {customer} (was {previous}): {reason}"
+            if moved
+            else f"Kept with {customer}: {reason}"
+        ),
+        extra={"from_customer_id": previous.pk, "to_customer_id": customer.pk},
+    )
+    return locked

@@ -32,6 +32,8 @@ def complaint_log(
     first_made_at: datetime | None = None,
     agreed_contact_method: str | None = None,
     reason: str = "",
+    stated_account_reference: str = "",
+    customer_to_match: str = "",
 ) -> Complaint:
     """Log a new complaint with its reference, stored clocks and first history row.
 
@@ -39,7 +41,10 @@ def complaint_log(
     now (a call typed up later); it may not be in the future. The policy in force at that
     moment and the customer's contracted response time (COP-03) are fixed on the
     complaint, so later changes to either never move its deadlines. `actor` is the member
-    of staff logging it, or None for a customer or the system.
+    of staff logging it, or None for a customer or the system. `stated_account_reference`
+    is the reference the complainant gave, kept as given; `customer_to_match`, when set,
+    says why staff must check which customer the complaint belongs to (it is recorded in
+    the first history row and puts the case on the "Customer to match" queue).
     """
     now = timezone.now()
     first_made_at = first_made_at or now
@@ -78,6 +83,8 @@ def complaint_log(
         first_made_at=first_made_at,
         logged_at=now,
         logged_by=actor,
+        stated_account_reference=stated_account_reference.strip()[:40],
+        customer_to_match=customer_to_match[:200],
     )
     clocks_apply(complaint)
     complaint.save(force_insert=True)
@@ -86,10 +93,22 @@ def complaint_log(
         complaint=complaint,
         kind=CaseEvent.Kind.LOGGED,
         actor=actor,
-        reason=reason or f"Complaint received by {complaint.get_channel_display().lower()}.",
+        reason=" ".join(
+            filter(
+                None,
+                [
+                    reason or f"Complaint received by {complaint.get_channel_display().lower()}.",
+                    customer_to_match and f"{customer_to_match} Staff to match the customer.",
+                ],
+            )
+        ),
         to_status=complaint.status,
         at=now,
-        extra={"policy": policy.key, "first_made_at": first_made_at.isoformat()},
+        extra={
+            "policy": policy.key,
+            "first_made_at": first_made_at.isoformat(),
+            **({"customer_to_match": customer_to_match} if customer_to_match else {}),
+        },
     )
     transaction.on_commit(
         lambda: complaint_logged.send(

@@ -57,6 +57,35 @@ def _files_save(complaint: Complaint, checked, *, actor) -> None:
         attachment.save()
 
 
+def customer_for_stated_reference(
+    customer: Customer | None, *, stated: str, email: str
+) -> tuple[Customer | None, str]:
+    """Decide whose complaint this is when the complainant typed an account reference.
+
+    Anyone can type a reference (it is printed on every invoice), so a typed reference
+    alone never attaches a complaint to an account: the complaint goes to the holder of
+    the reference only when `email` is that holder's confirmed address. Otherwise it stays
+    with `customer` (found by email, or None for a new record) and the second value says
+    why staff must match it by hand (the desk's "Customer to match" queue); it is empty
+    when nothing needs checking.
+    """
+    if not stated:
+        return customer, ""
+    holder = Customer.objects.filter(account_reference__iexact=stated).first()
+    if holder is None:
+        if customer is not None and customer.account_reference:
+            return customer, (
+                f"Stated account reference {stated} is not the {customer.account_reference} "
+                "on this customer's record."
+            )
+        return customer, ""
+    if customer is not None and holder.pk == customer.pk:
+        return customer, ""
+    if holder.email_confirmed_at and email and holder.email.strip().lower() == email.lower():
+        return holder, ""
+    return customer, f"Stated account reference {stated} belongs to another customer record."
+
+
 @transaction.atomic
 def portal_complaint_file(
     *,
@@ -100,13 +129,17 @@ def portal_complaint_file(
             if email
             else None
         )
-        if customer is None:
-            customer = Customer(name=name.strip(), email=email)
+    stated = account_reference.strip()
+    customer, to_match = customer_for_stated_reference(
+        customer, stated=stated, email=(customer.email if customer else email) or email
+    )
+    if customer is None:
+        customer = Customer(name=name.strip(), email=email)
     # Fill in what the record lacks; never overwrite what the customer or staff recorded.
-    for field, value in (
-        ("phone", phone.strip()),
-        ("account_reference", account_reference.strip()),
-    ):
+    fills = [("phone", phone.strip())]
+    if stated and not to_match:
+        fills.append(("account_reference", stated))
+    for field, value in fills:
         if value and not getattr(customer, field):
             setattr(customer, field, value)
     if customer.customer_type == CustomerType.UNKNOWN and customer_type:
@@ -124,6 +157,8 @@ def portal_complaint_file(
         agreed_contact_method=preferred_contact_method,
         actor=None,
         reason="Complaint made on the portal.",
+        stated_account_reference=stated,
+        customer_to_match=to_match,
     )
     _files_save(
         complaint, checked, actor=user if getattr(user, "is_authenticated", False) else None
