@@ -26,13 +26,14 @@ class SignupForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
+    ALREADY = (
+        "There is already an account with this email address. Sign in, or reset your password."
+    )
+
     def clean_email(self):
         email = self.cleaned_data["email"].lower()
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "There is already an account with this email address. Sign in, or reset "
-                "your password."
-            )
+            raise forms.ValidationError(self.ALREADY)
         return email
 
     def clean(self):

@@ -7,7 +7,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
@@ -24,9 +24,13 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        with transaction.atomic():
-            user = User.objects.create_user(data["email"], data["password1"], name=data["name"])
-            confirmation_email_send(request, email=user.email, user=user)
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(data["email"], data["password1"], name=data["name"])
+                confirmation_email_send(request, email=user.email, user=user)
+        except IntegrityError:  # the same address signed up a moment ago
+            form.add_error("email", SignupForm.ALREADY)
+            return render(request, "accounts/signup.html", {"form": form})
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(
             request,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.models import ContactMethod, Customer
 from complaints.domain.lifecycle import Status
@@ -48,7 +48,15 @@ def customer_find_or_create(
         if value and not getattr(customer, field):
             setattr(customer, field, value)
     customer.full_clean()
-    customer.save()
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        # Someone recorded this account reference a moment ago: it is that customer.
+        existing = Customer.objects.filter(account_reference__iexact=account_reference).first()
+        if existing is None:
+            raise
+        return existing
     return customer
 
 

@@ -348,3 +348,48 @@ def test_an_agent_on_a_formal_case_is_told_who_owns_it_and_what_they_may_do():
     manager_client.force_login(manager)
     page = manager_client.get(reverse("admin:complaints_complaint_change", args=[complaint.pk]))
     assert "a senior manager owns this case" not in page.content.decode()
+
+
+# --- No form shows a database error ----------------------------------------------------
+
+
+def test_two_signups_with_one_address_at_once_get_the_forms_message(monkeypatch):
+    """The second of two simultaneous sign-ups loses the race at the database, not at the
+    form's check: it still gets the form's plain message, and the first account stands."""
+    from accounts.forms import SignupForm
+    from accounts.models import User
+
+    User.objects.create_user("twin@example.com", "first-password-123", name="First Twin")
+    # As if the other request's INSERT landed between this one's check and its INSERT.
+    monkeypatch.setattr(SignupForm, "clean_email", lambda form: form.cleaned_data["email"])
+    response = Client().post(
+        reverse("accounts:signup"),
+        {
+            "name": "Second Twin",
+            "email": "twin@example.com",
+            "password1": "a-long-enough-password-2",
+            "password2": "a-long-enough-password-2",
+        },
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "There is already an account with this email address" in body
+    assert "IntegrityError" not in body and "UNIQUE" not in body
+    assert User.objects.get(email="twin@example.com").name == "First Twin"
+
+
+def test_a_clash_that_reaches_a_page_is_a_clear_409(rf):
+    from django.db import IntegrityError
+
+    from complaints.middleware import IntegrityErrorMiddleware
+
+    middleware = IntegrityErrorMiddleware(lambda request: None)
+    request = rf.post("/complain/")
+    response = middleware.process_exception(
+        request, IntegrityError("UNIQUE constraint failed: accounts_customer.account_reference")
+    )
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "none of it was saved" in body and "Back button" in body
+    assert "UNIQUE" not in body and "constraint" not in body
+    assert middleware.process_exception(request, ValueError("other")) is None
