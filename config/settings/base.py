@@ -107,16 +107,20 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling (django-axes): 5 failures from one address, or against one account,
-# lock it for 15 minutes. The client address is REMOTE_ADDR, or taken from
-# X-Forwarded-For only as far as REDRESS_TRUSTED_PROXIES proxies of ours set it, so a
-# forged header cannot reset the count.
+# Login throttling (django-axes, accounts/throttle.py): 5 failures for one account from one
+# address pause that account from that address only (so nobody can lock a named person
+# out everywhere), and 50 from one address across accounts pause that address, for 15
+# minutes. The client address is REMOTE_ADDR, or taken from X-Forwarded-For only as far
+# as REDRESS_TRUSTED_PROXIES proxies of ours set it, so a forged header cannot reset it.
 AXES_FAILURE_LIMIT = env.int("REDRESS_LOGIN_FAILURE_LIMIT", default=5)
+REDRESS_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("REDRESS_LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
 AXES_COOLOFF_TIME = env.float("REDRESS_LOGIN_COOLOFF_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.throttle.AccountAndAddressHandler"
+AXES_USERNAME_CALLABLE = "accounts.throttle.login_name"
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 AXES_VERBOSE = False
 REDRESS_TRUSTED_PROXIES = env.int("REDRESS_TRUSTED_PROXIES", default=0)
 # Staff sign in with a one-time code from an authenticator app as well as their password
