@@ -13,6 +13,8 @@ from complaints.models import Channel, Department
 from complaints.services.desk import ESCALATION_REQUESTS
 from complaints.uploads import upload_check
 
+# Every text a member of staff types has the same limit as every channel's (services.texts).
+TEXT_LIMIT = settings.REDRESS_TEXT_LIMIT
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 
@@ -50,13 +52,16 @@ class VersionedForm(forms.Form):
 
 
 class ReasonForm(VersionedForm):
-    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label="Reason", max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class OptionalReasonForm(VersionedForm):
     reason = forms.CharField(
         label="Note for the history (optional)",
         required=False,
+        max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -79,17 +84,21 @@ class CustomerMatchForm(VersionedForm):
     )
     reason = forms.CharField(
         label="How you checked who made the complaint",
+        max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 class NoteForm(forms.Form):
-    body = forms.CharField(label="Internal note", widget=forms.Textarea(attrs={"rows": 5}))
+    body = forms.CharField(
+        label="Internal note", max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 5})
+    )
 
 
 class ProgressUpdateForm(VersionedForm):
     text = forms.CharField(
         label="Update for the customer",
+        max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="Sent by the customer's agreed contact method (COP-13).",
     )
@@ -105,7 +114,9 @@ class ThirdPartyForm(forms.Form):
     direction = forms.ChoiceField(
         label="Direction", choices=[("in", "From the third party"), ("out", "To the third party")]
     )
-    body = forms.CharField(label="Correspondence", widget=forms.Textarea(attrs={"rows": 6}))
+    body = forms.CharField(
+        label="Correspondence", max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 6})
+    )
 
 
 class AttachmentForm(forms.Form):
@@ -122,7 +133,9 @@ class AttachmentForm(forms.Form):
 
 class RespondForm(VersionedForm):
     findings = forms.CharField(
-        label="What the investigation found", widget=forms.Textarea(attrs={"rows": 5})
+        label="What the investigation found",
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 5}),
     )
     fault_found = forms.TypedChoiceField(
         label="Were we (or a supplier) at fault?",
@@ -133,18 +146,22 @@ class RespondForm(VersionedForm):
     remedy_done = forms.CharField(
         label="What has been done to put it right",
         required=False,
+        max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     resolution_proposed = forms.CharField(
         label="Resolution we propose (not yet done)",
         required=False,
+        max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The case will not close on its own until this is actioned (COP-10).",
     )
 
 
 class ResolutionActionedForm(VersionedForm):
-    note = forms.CharField(label="What was done", widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label="What was done", max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class EscalateForm(VersionedForm):
@@ -156,7 +173,9 @@ class EscalateForm(VersionedForm):
         ],
     )
     reason = forms.CharField(
-        label="What the customer said", widget=forms.Textarea(attrs={"rows": 3})
+        label="What the customer said",
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
@@ -169,13 +188,19 @@ class CustomerContactForm(VersionedForm):
             (Channel.EMAIL, "Email"),
         ],
     )
-    body = forms.CharField(label="What the customer said", widget=forms.Textarea(attrs={"rows": 5}))
+    body = forms.CharField(
+        label="What the customer said",
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
 
 
 class FirstMadeForm(VersionedForm):
     first_made_at = _when("When the customer first told us")
     reason = forms.CharField(
-        label="Why it is being corrected", widget=forms.Textarea(attrs={"rows": 2})
+        label="Why it is being corrected",
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -187,11 +212,16 @@ class CustomerFields(forms.Form):
     email = forms.EmailField(label="Email address", required=False)
     phone = forms.CharField(label="Telephone", required=False, max_length=40)
     postal_address = forms.CharField(
-        label="Postal address", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label="Postal address",
+        required=False,
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     department = forms.ChoiceField(label="Department", choices=Department.choices)
     subject = forms.CharField(label="What it is about (a few words)", max_length=200)
-    description = forms.CharField(label="The complaint", widget=forms.Textarea(attrs={"rows": 6}))
+    description = forms.CharField(
+        label="The complaint", max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 6})
+    )
 
 
 class LogCallForm(CustomerFields):
@@ -205,6 +235,7 @@ class LogCallForm(CustomerFields):
     what_was_done = forms.CharField(
         label="If resolved: what was done",
         required=False,
+        max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     promised_at = _when(

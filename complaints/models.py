@@ -556,6 +556,7 @@ class Attachment(models.Model):
         CUSTOMER_UPLOAD = "customer_upload", _("Customer's file")
         EMAIL_ATTACHMENT = "email_attachment", _("Email attachment")
         LETTER_SENT = "letter_sent", _("Letter sent")
+        FULL_TEXT = "full_text", _("Whole text of a long message")
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="attachments"

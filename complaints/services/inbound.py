@@ -47,6 +47,7 @@ from complaints.services.channels import customer_find_or_create
 from complaints.services.intake import complaint_log
 from complaints.services.notices import notice_send
 from complaints.services.responses import complaint_customer_reply
+from complaints.services.texts import text_cut
 from complaints.services.transitions import complaint_transition
 
 logger = logging.getLogger(__name__)
@@ -242,7 +243,8 @@ def _complaint_open(*, parsed: ParsedEmail, mailbox: str, now: datetime) -> Comp
         direction=Direction.INBOUND,
         channel=Channel.EMAIL,
         subject=_truncate(parsed.subject, 200),
-        body=parsed.text or NO_TEXT,
+        # The whole text is on the case already (complaint_log keeps it as a file).
+        body=text_cut(parsed.text or NO_TEXT, file_name="complaint-in-full.txt")[0],
         customer_visible=True,
         message_id=_thread_id(parsed),
         at=now,

@@ -17,6 +17,7 @@ from complaints.clocks import (
 )
 from complaints.models import CaseEvent, Channel, Complaint, Department
 from complaints.services.references import complaint_reference_next
+from complaints.services.texts import full_text_keep, text_cut
 from complaints.signals import complaint_logged
 
 
@@ -69,6 +70,7 @@ def complaint_log(
     if errors:
         raise ValidationError(errors)
 
+    description, whole = text_cut(description.strip(), file_name="complaint-in-full.txt")
     policy = policy_for_new_complaint(first_made_at)
     complaint = Complaint(
         reference=complaint_reference_next(year=timezone.localtime(now).year),
@@ -88,6 +90,8 @@ def complaint_log(
     )
     clocks_apply(complaint)
     complaint.save(force_insert=True)
+    if whole is not None:
+        full_text_keep(complaint, whole, file_name="complaint-in-full.txt", at=now, actor=actor)
     alarms_sync(complaint, existing={})  # a new complaint has none yet
     event = CaseEvent.objects.record(
         complaint=complaint,

@@ -12,6 +12,7 @@ from complaints.clocks import clocks_save, resolution_record
 from complaints.domain.lifecycle import CLOSED_STATUSES, Status
 from complaints.models import CaseEvent, Complaint, Correspondence, Direction, NoticeKind
 from complaints.services.notices import notice_send
+from complaints.services.texts import full_text_keep, text_cut
 from complaints.services.transitions import complaint_transition
 
 
@@ -132,6 +133,10 @@ def complaint_customer_reply(
     body = _required(body, "body", "Write the customer's message.")
     at = at or timezone.now()
     locked = _lock(complaint)
+    name = f"reply-{timezone.localtime(at):%Y%m%d-%H%M%S}-in-full.txt"
+    body, whole = text_cut(body, file_name=name)
+    if whole is not None:
+        full_text_keep(locked, whole, file_name=name, at=at, actor=actor)
     Correspondence.objects.create(
         complaint=locked,
         direction=Direction.INBOUND,

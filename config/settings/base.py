@@ -293,6 +293,9 @@ REDRESS_IMAP_USER = env("REDRESS_IMAP_USER", default="")
 REDRESS_IMAP_PASSWORD = env("REDRESS_IMAP_PASSWORD", default="")
 REDRESS_IMAP_FOLDER = env("REDRESS_IMAP_FOLDER", default="INBOX")
 REDRESS_IMAP_SECONDS = env.float("REDRESS_IMAP_SECONDS", default=60.0)
+# The longest text (a description, a reply, a note) kept in full on a case's pages, on every
+# channel; longer text is cut there and kept whole as a file (complaints/services/texts.py).
+REDRESS_TEXT_LIMIT = env.int("REDRESS_TEXT_LIMIT", default=20_000)
 # Largest email and attachment kept, in bytes.
 REDRESS_MAX_EMAIL_BYTES = env.int("REDRESS_MAX_EMAIL_BYTES", default=25 * 1024 * 1024)
 REDRESS_MAX_ATTACHMENT_BYTES = env.int("REDRESS_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
