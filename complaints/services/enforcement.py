@@ -27,6 +27,9 @@ from complaints.models import (
     ClosureReason,
     Complaint,
     DeadlineAlarm,
+    DeliveryChannel,
+    DeliveryState,
+    Notice,
     NoticeKind,
     StaffAlert,
 )
@@ -36,14 +39,32 @@ from complaints.services.transitions import complaint_transition
 
 @dataclass(frozen=True)
 class SweepAction:
-    """One thing a sweep did (or, in a dry run, would do) to one complaint."""
+    """One thing a sweep did (or, in a dry run, would do) to one complaint.
+
+    `text` says what was done, `would` the same as a dry run says it. A sweep only ever
+    *queues* a notice (the outbox delivers it); `deliveries` lists each delivery it queued
+    for the outbox to send, as (label, channel), e.g. ("Your right to ADR (COP-16) by
+    email", "email"), so that a dry run can say what the deliveries would do.
+    """
 
     reference: str
     kind: str
     text: str
+    would: str = ""
+    dry_run: bool = False
+    deliveries: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.reference} {self.text}"
+        return f"{self.reference} {self.would if self.dry_run else self.text}"
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one job did, in both tenses, and the notice it wrote (if any)."""
+
+    text: str
+    would: str
+    notice: Notice | None = None
 
 
 def _department_label(complaint: Complaint) -> str:
@@ -81,10 +102,33 @@ def _clock_event(complaint: Complaint, *, reason: str, due_at: datetime, now: da
 
 
 def _written_by(notice) -> str:
+    """The channels of a notice, as the history has always recorded them."""
     if notice is None:
         return "already sent"
     channels = [d.get_channel_display().lower() for d in notice.deliveries.all()]
     return "by " + " and ".join(channels)
+
+
+# How a sweep's line names each channel a notice was queued on.
+_QUEUED_ON = {
+    DeliveryChannel.EMAIL: "email",
+    DeliveryChannel.PORTAL: "portal message",
+    DeliveryChannel.POST: "post",
+    DeliveryChannel.PHONE: "a call from staff",
+}
+
+
+def _notice_said(name: str, the_name: str, notice) -> tuple[str, str]:
+    """Return ("<name> queued by email and post", "would queue <the_name> by ...").
+
+    A sweep only queues a notice; the outbox sends it. None means the same notice was
+    written before (by an earlier run), so nothing was queued.
+    """
+    if notice is None:
+        already = f"{name} already written by an earlier run"
+        return f"{already}; not queued again", f"{already}; would not queue it again"
+    by = " and ".join(_QUEUED_ON[d.channel] for d in notice.deliveries.all())
+    return f"{name} queued by {by}", f"would queue {the_name} by {by}"
 
 
 def _local(t: datetime) -> str:
@@ -94,7 +138,10 @@ def _local(t: datetime) -> str:
 def _breach(
     complaint: Complaint, *, kind: str, due_at: datetime, now: datetime, message: str, reason: str
 ) -> str:
-    """Alert the department queue and the managers once about a missed duty; record it."""
+    """Alert the department queue and the managers once about a missed duty; record it.
+
+    Returns who was alerted.
+    """
     _alert(
         complaint,
         kind=kind,
@@ -103,13 +150,17 @@ def _breach(
         message=message,
     )
     _clock_event(complaint, reason=reason, due_at=due_at, now=now)
-    return f"alerted {_department_label(complaint)} and managers"
+    return f"{_department_label(complaint)} and managers"
 
 
-def _response_overdue(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+def _alerted(what: str, whom: str) -> _Outcome:
+    return _Outcome(f"{what}: alerted {whom}", f"{what}: would alert {whom}")
+
+
+def _response_overdue(complaint: Complaint, due_at: datetime, now: datetime) -> _Outcome:
     """COP-12: flag the breach; alert the department queue and the managers once."""
     complaint.response_overdue_at = due_at
-    return "response overdue: " + _breach(
+    whom = _breach(
         complaint,
         kind=AlarmKind.RESPONSE_OVERDUE,
         due_at=due_at,
@@ -117,12 +168,13 @@ def _response_overdue(complaint: Complaint, due_at: datetime, now: datetime) -> 
         message=f"{complaint.reference}: response was due {_local(due_at)} and has not been sent.",
         reason=f"Response overdue (COP-12): was due {_local(due_at)}.",
     )
+    return _alerted("response overdue", whom)
 
 
-def _phone_promise(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+def _phone_promise(complaint: Complaint, due_at: datetime, now: datetime) -> _Outcome:
     """COP-04: a promised call-back time passed with no contact; alert as for COP-12."""
     complaint.phone_promise_missed_for = due_at
-    return "phone promise missed: " + _breach(
+    whom = _breach(
         complaint,
         kind=AlarmKind.PHONE_PROMISE,
         due_at=due_at,
@@ -130,9 +182,10 @@ def _phone_promise(complaint: Complaint, due_at: datetime, now: datetime) -> str
         message=f"{complaint.reference}: we promised the customer a response by {_local(due_at)}.",
         reason=f"Phone promise missed (COP-04): promised {_local(due_at)}.",
     )
+    return _alerted("phone promise missed", whom)
 
 
-def _progress_update(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+def _progress_update(complaint: Complaint, due_at: datetime, now: datetime) -> _Outcome:
     """COP-13: remind the assignee (or the department, if nobody has it) that an update is due."""
     complaint.progress_reminded_for = due_at
     audience = (
@@ -161,10 +214,12 @@ def _progress_update(complaint: Complaint, due_at: datetime, now: datetime) -> s
         due_at=due_at,
         now=now,
     )
-    return f"progress update due: reminded {who}"
+    return _Outcome(
+        f"progress update due: reminded {who}", f"progress update due: would remind {who}"
+    )
 
 
-def _resolution_target(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+def _resolution_target(complaint: Complaint, due_at: datetime, now: datetime) -> _Outcome:
     """COP-14: record whether the complaint was resolved by the target; nothing closes."""
     met = complaint.resolved_at is not None and complaint.resolved_at <= due_at
     complaint.resolution_target_met = met
@@ -176,10 +231,10 @@ def _resolution_target(complaint: Complaint, due_at: datetime, now: datetime) ->
         now=now,
         met=met,
     )
-    return f"resolution target {word}"
+    return _Outcome(f"resolution target {word}", f"resolution target {word}: would record it")
 
 
-def _auto_close(complaint: Complaint, due_at: datetime, now: datetime) -> str | None:
+def _auto_close(complaint: Complaint, due_at: datetime, now: datetime) -> _Outcome | None:
     """COP-10: close as deemed resolved when no reply came by the deadline; tell the customer."""
     if (
         complaint.status != Status.RESPONDED
@@ -200,10 +255,15 @@ def _auto_close(complaint: Complaint, due_at: datetime, now: datetime) -> str | 
         extra={"recorded_at": now.isoformat()},
     )
     notice = notice_send(complaint=complaint, kind=NoticeKind.AUTO_CLOSED, deadline_at=due_at)
-    return f"auto-closed as deemed resolved: told the customer {_written_by(notice)}"
+    text, would = _notice_said("notice to the customer", "a notice to the customer", notice)
+    return _Outcome(
+        f"auto-closed as deemed resolved: {text}",
+        f"would auto-close as deemed resolved and {would.removeprefix('would ')}",
+        notice,
+    )
 
 
-def _adr_letter(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+def _adr_letter(complaint: Complaint, due_at: datetime, now: datetime) -> _Outcome:
     """COP-16: at the ADR point, send an eligible customer with an open complaint the ADR letter."""
     complaint.adr_checked_at = now
     policy = deadlines.policy_by_key(complaint.policy_key)
@@ -213,10 +273,12 @@ def _adr_letter(complaint: Complaint, due_at: datetime, now: datetime) -> str:
         and complaint.closed_at is not None
         and complaint.closed_at <= due_at
     )
+    notice = None
     if resolved_by_then:
-        reason, text = (
-            "complaint was closed before the ADR point; no letter",
+        reason = "complaint was closed before the ADR point; no letter"
+        said = (
             "ADR point: already closed, no letter",
+            "ADR point: already closed, would send none",
         )
     elif not deadlines.adr_customer_eligible(
         customer.customer_type, customer.employee_count, policy=policy
@@ -225,22 +287,25 @@ def _adr_letter(complaint: Complaint, due_at: datetime, now: datetime) -> str:
             f"customer is a business with {customer.employee_count} employees, more than "
             f"{policy.adr_max_employees} ({policy.key}); no letter"
         )
-        text = "ADR point: customer not eligible, no letter"
+        said = (
+            "ADR point: customer not eligible, no letter",
+            "ADR point: customer not eligible, would send none",
+        )
     else:
         notice = notice_send(complaint=complaint, kind=NoticeKind.ADR_LETTER, deadline_at=due_at)
         complaint.adr_letter_sent_at = now
         reason = "ADR letter sent"
-        text = f"ADR letter sent {_written_by(notice)}"
+        said = _notice_said("ADR letter", "the ADR letter", notice)
     _clock_event(
         complaint,
         reason=f"ADR point (COP-16) reached {_local(due_at)}: {reason}.",
         due_at=due_at,
         now=now,
     )
-    return text
+    return _Outcome(*said, notice)
 
 
-def _osc_warning(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+def _osc_warning(complaint: Complaint, due_at: datetime, now: datetime) -> _Outcome:
     """COP-18: four weeks before the referral deadline, warn a customer told of their ADR right."""
     complaint.osc_warning_done_for = due_at
     policy = deadlines.policy_by_key(complaint.policy_key)
@@ -252,21 +317,28 @@ def _osc_warning(complaint: Complaint, due_at: datetime, now: datetime) -> str:
     eligible = deadlines.adr_customer_eligible(
         customer.customer_type, customer.employee_count, policy=policy
     )
+    notice = None
     if told and eligible:
         notice = notice_send(complaint=complaint, kind=NoticeKind.OSC_WARNING, deadline_at=due_at)
-        text = f"ombudsman deadline warning sent {_written_by(notice)}"
+        # (The history has always said "sent" here; bench/seed.py writes the same words.)
+        history = f"ombudsman deadline warning sent {_written_by(notice)}"
+        said = _notice_said("ombudsman deadline warning", "the ombudsman deadline warning", notice)
     else:
-        text = (
+        history = (
             "ombudsman deadline warning not needed "
             "(customer was not sent an ADR or deadlock letter)"
         )
+        said = (history, f"{history}: would record it")
     _clock_event(
-        complaint, reason=f"Ombudsman deadline warning (COP-18): {text}.", due_at=due_at, now=now
+        complaint,
+        reason=f"Ombudsman deadline warning (COP-18): {history}.",
+        due_at=due_at,
+        now=now,
     )
-    return text
+    return _Outcome(*said, notice)
 
 
-def _osc_closed(complaint: Complaint, due_at: datetime, now: datetime) -> str:
+def _osc_closed(complaint: Complaint, due_at: datetime, now: datetime) -> _Outcome:
     """COP-18: after the referral deadline, show the ADR window as closed."""
     complaint.osc_window_closed_for = due_at
     _clock_event(
@@ -276,10 +348,10 @@ def _osc_closed(complaint: Complaint, due_at: datetime, now: datetime) -> str:
         due_at=due_at,
         now=now,
     )
-    return "ombudsman window closed"
+    return _Outcome("ombudsman window closed", "would mark the ombudsman window closed")
 
 
-HANDLERS: dict[str, Callable[[Complaint, datetime, datetime], str | None]] = {
+HANDLERS: dict[str, Callable[[Complaint, datetime, datetime], _Outcome | None]] = {
     AlarmKind.RESPONSE_OVERDUE: _response_overdue,
     AlarmKind.PHONE_PROMISE: _phone_promise,
     AlarmKind.PROGRESS_UPDATE: _progress_update,
@@ -302,9 +374,11 @@ def complaint_alarms_fire(
 
     One transaction with the complaint row locked, so an earlier job's effect (say, an
     auto-close) is seen by a later one (the ADR check), in a dry run too: there the whole
-    transaction is rolled back at the end.
+    transaction is rolled back at the end, and the PDF letters its notices printed are
+    removed from storage.
     """
     actions: list[SweepAction] = []
+    printed = []  # (storage, name) of each letter written, to remove after a dry run
     try:
         with transaction.atomic():
             # Lock order everywhere: the complaint row first, then its alarms.
@@ -323,17 +397,40 @@ def complaint_alarms_fire(
                 if alarms_for(complaint).get(alarm.kind) != alarm.due_at:
                     alarms_sync(complaint, existing=alarms)  # the state has moved on
                     continue
-                text = HANDLERS[alarm.kind](complaint, alarm.due_at, now)
+                outcome = HANDLERS[alarm.kind](complaint, alarm.due_at, now)
                 # Saving the fact the handler recorded drops this alarm (alarms_for no
                 # longer lists it) in the same transaction.
                 clocks_save(complaint, bump_version=False, alarms=alarms)
-                if text:
-                    actions.append(SweepAction(complaint.reference, alarm.kind, text))
+                if outcome:
+                    actions.append(_action(complaint, alarm.kind, outcome, dry_run=dry_run))
+                    if outcome.notice is not None and outcome.notice.letter_id:
+                        letter = outcome.notice.letter.file
+                        printed.append((letter.storage, letter.name))
             if dry_run:
                 raise _DryRun
     except _DryRun:
-        pass
+        for storage, name in printed:
+            storage.delete(name)
     return actions
+
+
+def _action(complaint: Complaint, kind: str, outcome: _Outcome, *, dry_run: bool) -> SweepAction:
+    deliveries = ()
+    if dry_run and outcome.notice is not None:  # only a dry run says what they would do
+        kind_name = outcome.notice.get_kind_display()
+        deliveries = tuple(
+            (f"{kind_name} by {d.get_channel_display().lower()}", d.channel)
+            for d in outcome.notice.deliveries.all()
+            if d.state == DeliveryState.PENDING
+        )
+    return SweepAction(
+        complaint.reference,
+        kind,
+        outcome.text,
+        would=outcome.would,
+        dry_run=dry_run,
+        deliveries=deliveries,
+    )
 
 
 def deadlines_sweep(
