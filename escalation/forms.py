@@ -3,21 +3,28 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from complaints.forms import DATETIME_FORMATS, DATETIME_INPUT
+from complaints.forms import DATETIME_FORMATS, DATETIME_INPUT, TEXT_LIMIT
 from escalation.models import AdrReferral
 
 
 class ReviewForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     further_investigation = forms.CharField(
-        label="Further investigation", required=False, widget=forms.Textarea(attrs={"rows": 5})
+        label="Further investigation",
+        required=False,
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 5}),
     )
     findings = forms.CharField(
-        label="Findings", required=False, widget=forms.Textarea(attrs={"rows": 5})
+        label="Findings",
+        required=False,
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 5}),
     )
     proposed_action = forms.CharField(
         label="Proposed further action",
         required=False,
+        max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What the company will do. Sent as the final proposition (COP-15).",
     )
@@ -41,6 +48,7 @@ class AppointForm(forms.Form):
 class DeadlockForm(forms.Form):
     reason = forms.CharField(
         label="Why we can do no more (goes in the letter)",
+        max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -69,6 +77,7 @@ class DecisionForm(forms.Form):
     remedy = forms.CharField(
         label="Remedy the company must carry out",
         required=False,
+        max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     remedy_due_at = forms.DateTimeField(
@@ -80,4 +89,15 @@ class DecisionForm(forms.Form):
 
 
 class RemedyDoneForm(forms.Form):
-    note = forms.CharField(label="What was done", widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label="What was done", max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class FormalNoteForm(forms.Form):
+    body = forms.CharField(
+        label="Note",
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Internal, never shown to the customer; kept apart from the review sent.",
+    )

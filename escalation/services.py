@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.roles import GROUP_NAMES, Role
+from accounts.roles import GROUP_NAMES, Role, user_roles
 from complaints.clocks import calendar, clocks_save
 from complaints.domain import deadlines
 from complaints.domain.lifecycle import Status
@@ -22,6 +22,7 @@ from complaints.models import (
     NoticeKind,
     StaffAlert,
 )
+from complaints.services.desk import complaint_note_add
 from complaints.services.notices import notice_send
 from complaints.services.references import reference_next_number
 from complaints.services.transitions import complaint_transition
@@ -126,14 +127,37 @@ def formal_case_open(
     return case
 
 
+# The title each reviewing role signs with, most senior first (COP-15).
+REVIEWER_TITLES: dict[Role, str] = {
+    Role.TECHNICAL_DIRECTOR: "Technical Director",
+    Role.COMPANY_SECRETARY: "Company Secretary",
+    Role.SENIOR_MANAGER: "Senior Manager",
+    Role.ADMINISTRATOR: "Senior Manager",
+}
+
+
+def reviewer_title(user) -> str:
+    """Return the title a reviewer signs with: their most senior role, not the one asked for."""
+    roles = user_roles(user)
+    return next((title for role, title in REVIEWER_TITLES.items() if role in roles), "Manager")
+
+
+def reviewer_signature(user) -> str:
+    """Return the name and title that sign a formal letter, one per line (COP-15, COP-17)."""
+    return f"{user.name or user.email}\n{reviewer_title(user)}"
+
+
 def _reviewer_words(case: FormalCase) -> str:
-    if case.senior_manager:
-        title = {
-            Requested.TECHNICAL_DIRECTOR: "our Technical Director",
-            Requested.COMPANY_SECRETARY: "our Company Secretary",
-        }.get(case.requested, "a senior manager")
-        return f"{case.senior_manager.name or case.senior_manager.email}, {title}"
-    return "a senior manager, whom we will name when appointed"
+    manager = case.senior_manager
+    if manager is None:
+        return "a senior manager, whom we will name when appointed"
+    title = reviewer_title(manager)
+    words = (
+        f"our {title}"
+        if title in ("Technical Director", "Company Secretary")
+        else "a senior manager"
+    )
+    return f"{manager.name or manager.email}, {words}"
 
 
 @transaction.atomic
@@ -162,6 +186,41 @@ class FormalCaseChanged(Exception):
     """Someone else saved the review since this form was opened."""
 
 
+class ReviewClosed(ValidationError):
+    """The final proposition has been sent: its findings are what the customer was told."""
+
+    def __init__(self, case: FormalCase):
+        sent = timezone.localtime(case.final_proposition_sent_at)
+        super().__init__(
+            f"The final proposition was sent on {sent:%d %b %Y at %H:%M}, so the review is "
+            "what the customer was told and can no longer change. Nothing was saved. Your "
+            "text is below: add it as a note if it should be kept."
+        )
+
+
+REVIEW_FIELDS = {
+    "further_investigation": "Further investigation",
+    "findings": "Findings",
+    "proposed_action": "Proposed further action",
+}
+
+
+def review_typed_text(case: FormalCase, typed: dict) -> str:
+    """Return what someone typed into a closed review that differs from what was sent."""
+    return "\n\n".join(
+        f"{label}: {typed[field].strip()}"
+        for field, label in REVIEW_FIELDS.items()
+        if typed.get(field, "").strip() and typed[field].strip() != getattr(case, field).strip()
+    )
+
+
+@transaction.atomic
+def formal_note_add(*, case: FormalCase, actor, body: str):
+    """Add a later note to a formal case, kept apart from the review the customer was sent."""
+    _require_reviewer(actor)
+    return complaint_note_add(complaint=case.complaint, actor=actor, body=body)
+
+
 @transaction.atomic
 def formal_review_save(
     *,
@@ -175,6 +234,8 @@ def formal_review_save(
     """Save the senior manager's further investigation, findings and proposed action."""
     _require_reviewer(actor)
     case = FormalCase.objects.select_for_update().get(pk=case.pk)
+    if case.outcome != FormalCase.Outcome.OPEN:
+        raise ReviewClosed(case)
     if expected_version is not None and case.version != expected_version:
         last = case.complaint.events.order_by("-at", "-pk").first()
         who = (
@@ -186,8 +247,6 @@ def formal_review_save(
             f"The review was changed{who} after you opened it. Nothing was saved: reload, "
             "check and try again."
         )
-    if case.outcome != FormalCase.Outcome.OPEN:
-        raise ValidationError("The final proposition has been sent; the review is closed.")
     case.further_investigation = further_investigation.strip()
     case.findings = findings.strip()
     case.proposed_action = proposed_action.strip()
@@ -203,7 +262,12 @@ def formal_review_save(
 
 
 def _deadlock(complaint: Complaint, *, actor, at: datetime, reason: str):
-    """Send the deadlock letter (COP-17) and start the 6-month referral window (COP-18)."""
+    """Send the deadlock letter (COP-17) and start the 6-month referral window (COP-18).
+
+    Signed by the senior manager reviewing the formal complaint, else by whoever sends it,
+    and headed with the register reference beside the complaint's when there is one.
+    """
+    case = FormalCase.objects.filter(complaint=complaint).select_related("senior_manager").first()
     notice = notice_send(
         complaint=complaint,
         kind=NoticeKind.DEADLOCK,
@@ -211,6 +275,8 @@ def _deadlock(complaint: Complaint, *, actor, at: datetime, reason: str):
         actor=actor,
         deadlock_reason=reason,
         osc_deadline_after_deadlock=_osc_words(complaint, at),
+        register_reference=case.register_reference if case else "",
+        signed_by=reviewer_signature(_signer(case, actor)),
     )
     if notice is None:
         return None
@@ -231,6 +297,11 @@ def _deadlock(complaint: Complaint, *, actor, at: datetime, reason: str):
         extra={"clocks_changed": sorted(changed), "by_post": by_post},
     )
     return notice
+
+
+def _signer(case: FormalCase | None, actor):
+    """Return who signs a formal letter: the reviewing senior manager, else its sender."""
+    return case.senior_manager if case and case.senior_manager else actor
 
 
 def _osc_words(complaint: Complaint, deadlock_sent_at: datetime) -> str:
@@ -289,6 +360,7 @@ def final_proposition_send(*, case: FormalCase, actor) -> FormalCase:
         actor=actor,
         register_reference=case.register_reference,
         reviewer=_reviewer_words(case),
+        signed_by=reviewer_signature(_signer(case, actor)),
         findings=case.findings,
         proposed_action=case.proposed_action,
     )

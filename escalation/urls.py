@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.formal_list, name="formal-list"),
     path("<str:register_reference>/", views.formal_detail, name="formal-detail"),
     path("<str:register_reference>/appoint/", views.formal_appoint, name="formal-appoint"),
+    path("<str:register_reference>/note/", views.formal_note, name="formal-note"),
     path(
         "<str:register_reference>/final-proposition/",
         views.formal_final_proposition,

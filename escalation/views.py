@@ -20,13 +20,16 @@ from escalation.selectors import (
 )
 from escalation.services import (
     FormalCaseChanged,
+    ReviewClosed,
     adr_decision_record,
     adr_referral_record,
     adr_remedy_complete,
     deadlock_letter_issue,
     final_proposition_send,
     formal_case_appoint,
+    formal_note_add,
     formal_review_save,
+    review_typed_text,
     reviewer_can_act,
 )
 
@@ -91,6 +94,7 @@ def formal_detail(request, register_reference: str):
             "proposed_action": case.proposed_action,
         },
     )
+    note = workspace_forms.FormalNoteForm()
     if request.method == "POST" and review.is_valid():
         try:
             formal_review_save(
@@ -100,6 +104,13 @@ def formal_detail(request, register_reference: str):
                 findings=review.cleaned_data["findings"],
                 proposed_action=review.cleaned_data["proposed_action"],
                 expected_version=review.cleaned_data["version"],
+            )
+        except ReviewClosed as exc:
+            # Refused, but what was typed is not lost: it is offered as a note.
+            case.refresh_from_db()
+            form_errors_add(review, exc)
+            note = workspace_forms.FormalNoteForm(
+                initial={"body": review_typed_text(case, review.cleaned_data)}
             )
         except FormalCaseChanged as exc:
             review.add_error(None, str(exc))
@@ -117,6 +128,8 @@ def formal_detail(request, register_reference: str):
             "case": case,
             "complaint": complaint,
             "review": review,
+            "review_closed": case.outcome != FormalCase.Outcome.OPEN,
+            "note": note,
             "timeline": complaint_timeline(complaint),
             "appoint": workspace_forms.AppointForm(initial={"senior_manager": case.senior_manager}),
             "deadlock": workspace_forms.DeadlockForm(),
@@ -127,6 +140,21 @@ def formal_detail(request, register_reference: str):
             "letters": complaint.attachments.filter(kind="letter_sent").order_by("at"),
         },
     )
+
+
+@require_POST
+@reviewers_only
+def formal_note(request, register_reference: str):
+    """Add a later, internal note to a formal case (the review itself may be closed)."""
+    case = _case(register_reference)
+    form = workspace_forms.FormalNoteForm(request.POST)
+    if not form.is_valid():
+        return _back(request, case, error=ValidationError(form.errors["body"]))
+    try:
+        formal_note_add(case=case, actor=request.user, body=form.cleaned_data["body"])
+    except ValidationError as exc:
+        return _back(request, case, error=exc)
+    return _back(request, case, "Note added to the case history.")
 
 
 def _case(register_reference: str) -> FormalCase:

@@ -145,12 +145,27 @@ def notice_send(
     return notice
 
 
+def letter_reference(complaint: Complaint) -> str:
+    """Return a letter's "Our reference": the complaint's, with its register reference once
+    it is a formal complaint (COP-15)."""
+    from escalation.models import FormalCase
+
+    register = (
+        FormalCase.objects.filter(complaint=complaint)
+        .values_list("register_reference", flat=True)
+        .first()
+    )
+    return (
+        f"{complaint.reference} (formal complaint {register})" if register else complaint.reference
+    )
+
+
 def letter_make(notice, *, now: datetime | None = None) -> Attachment:
     """Print a notice as a PDF letter kept on the case, visible to its customer."""
     complaint = notice.complaint
     pdf = letter_pdf(
         recipient=f"{complaint.customer.name}\n{complaint.customer.postal_address}",
-        reference=complaint.reference,
+        reference=letter_reference(complaint),
         subject=notice.subject,
         body=notice.body,
     )

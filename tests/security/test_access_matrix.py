@@ -103,6 +103,7 @@ MATRIX = {
     "escalation:formal-list": _reviewers_only(),
     "escalation:formal-detail": _reviewers_only(),
     "escalation:formal-appoint": 405,  # POST only; see the POST test below
+    "escalation:formal-note": 405,  # POST only; see the POST test below
     "escalation:formal-final-proposition": 405,  # POST only; see the POST test below
     "escalation:formal-deadlock": 405,  # POST only; see the POST test below
     "escalation:formal-adr-referral": 405,  # POST only; see the POST test below
