@@ -15,20 +15,13 @@ from playwright.sync_api import expect
 
 from complaints.models import CaseNote, Complaint
 from complaints.services.desk import complaint_assign, complaint_escalate
-from tests.accounts.factories import DEMO_PASSWORD, CustomerFactory, StaffUserFactory
+from tests.accounts.factories import CustomerFactory, StaffUserFactory
+from tests.browser.journeys import staff_sign_in
 from tests.complaints.factories import complaint_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
-
-
-def staff_sign_in(page, user) -> None:
-    page.goto(reverse("admin:login"))
-    page.locator("#id_username").fill(user.email)
-    page.locator("#id_password").fill(DEMO_PASSWORD)
-    page.locator("input[type=submit]").click()
-    expect(page.locator("#site-name")).to_be_visible()
 
 
 def local(moment) -> str:
