@@ -3,7 +3,8 @@
 Every message is kept raw as an InboundEmail, with what was done, in the same transaction
 as what was done; the same message (same Message-ID, or same bytes without one) is
 processed once. Machines (auto-replies, bounces, lists, our own mail) never open or reopen
-a case. A reply from someone other than the complaint's customer waits for staff.
+a case. A reply from someone other than the complaint's customer waits for staff, and so
+does any message our mail server's SPF, DKIM or DMARC checks say is not from its sender.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import ContactMethod
 from complaints.domain.lifecycle import Status
+from complaints.inbound.authentication import SenderCheck, sender_check
 from complaints.inbound.parsing import (
     ParsedEmail,
     ParseError,
@@ -168,6 +170,15 @@ def _thread_id(parsed: ParsedEmail) -> str:
     return parsed.message_id if parsed.has_own_message_id else ""
 
 
+def _sender_check(parsed: ParsedEmail) -> SenderCheck:
+    """Return what our own mail server's Authentication-Results header says of the sender."""
+    return sender_check(
+        parsed.headers.get("authentication-results", ()),
+        authserv_id=settings.REDRESS_MAIL_AUTHSERV_ID,
+        from_address=parsed.from_address,
+    )
+
+
 def _is_customer(complaint: Complaint, address: str) -> bool:
     email = (complaint.customer.email or "").strip().lower()
     return bool(email) and email == address.strip().lower()
@@ -273,6 +284,10 @@ def _file(*, parsed: ParsedEmail, mailbox: str, now: datetime) -> _Outcome:
     if not parsed.from_address:
         return _Outcome(State.QUARANTINED, NO_SENDER)
     complaint = _thread_complaint(parsed)
+    check = _sender_check(parsed)
+    if check.held:
+        # Possibly forged: nothing is filed or changed; linked, so staff can release a reply.
+        return _Outcome(State.QUARANTINED, check.problem, complaint)
     if complaint is not None:
         if not _is_customer(complaint, parsed.from_address):
             # Nothing on the complaint changes: no message, no clock, no status.

@@ -285,6 +285,10 @@ REDRESS_IMMEDIATE_ACTION = {
         "Practice to your case.",
     ),
 }
+# Our receiving mail server's authserv-id (RFC 8601): the topmost Authentication-Results
+# header it writes decides whether a message's From address is believed (SPF, DKIM,
+# DMARC). Empty: no header is trusted and senders are not checked.
+REDRESS_MAIL_AUTHSERV_ID = env("REDRESS_MAIL_AUTHSERV_ID", default="")
 # IMAP poller: credentials come from the environment only, never the database.
 REDRESS_IMAP_HOST = env("REDRESS_IMAP_HOST", default="")
 REDRESS_IMAP_PORT = env.int("REDRESS_IMAP_PORT", default=993)

@@ -606,6 +606,144 @@ def test_the_command_files_a_maildir_and_a_rerun_is_safe(tmp_path):
     assert Complaint.objects.count() == 2 and InboundEmail.objects.count() == 4
 
 
+# --- Forged senders (issue 13 item 5) ------------------------------------------------------
+
+OUR_MX = "mx1.sovision.com"
+FORGED_DMARC = (
+    f"{OUR_MX};\n\tdkim=none;\n\tspf=pass ({OUR_MX}: domain of bounce@mail.bulk-sender.test"
+    " designates 198.51.100.7 as permitted sender) smtp.mailfrom=bounce@mail.bulk-sender.test;"
+    '\n\tdmarc=fail reason="SPF not aligned (relaxed), No valid DKIM" header.from=example.co.uk'
+    " (p=none dis=none)"
+)
+ALICE_PASSES = (
+    f"{OUR_MX};\n\tdkim=pass header.d=example.co.uk header.s=20230601 header.b=Ab3/cD+e;"
+    "\n\tspf=pass smtp.mailfrom=alice.hughes@example.co.uk;"
+    "\n\tdmarc=pass (p=reject dis=none) header.from=example.co.uk"
+)
+SOFTFAIL = "spf=softfail smtp.mailfrom=alice.hughes@example.co.uk; dkim=none"
+DKIM_PASS = "dkim=pass header.d=example.co.uk"
+FORGED_REASON = (
+    f"DMARC check failed at {OUR_MX}: the message may not be from alice.hughes@example.co.uk"
+)
+
+
+def as_alice(
+    *,
+    on_top: tuple[str, ...] = (),
+    came_with: tuple[str, ...] = (),
+    message_id: str = "<forged-1@mail.bulk-sender.test>",
+    thread: bool = True,
+) -> bytes:
+    """A message From Alice's exact address: our server's headers on top, the sender's below."""
+    answers = (
+        f"In-Reply-To: {ALICE_NOTICE}\nReferences: {ALICE_FIRST_EMAIL} {ALICE_NOTICE}\n"
+        if thread
+        else ""
+    )
+    return (
+        "Return-Path: <bounce@mail.bulk-sender.test>\nDelivered-To: support@sovision.com\n"
+        + "".join(f"Authentication-Results: {value}\n" for value in on_top)
+        + "Received: from mail.bulk-sender.test (mail.bulk-sender.test [198.51.100.7])\n"
+        f"\tby {OUR_MX} (Postfix) with ESMTPS id 7C2D4E6F80\n"
+        "\tfor <support@sovision.com>; Wed,  2 Dec 2026 10:20:11 +0000 (GMT)\n"
+        + "".join(f"Authentication-Results: {value}\n" for value in came_with)
+        + "From: Alice Hughes <alice.hughes@example.co.uk>\nTo: support@sovision.com\n"
+        f"Subject: Re: Our response to your complaint\n{answers}"
+        f"Date: Wed, 2 Dec 2026 10:20:05 +0000\nMessage-ID: {message_id}\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
+        "It's all fixed now, please close my complaint. Send the refund to 12-34-56 87654321.\n"
+    ).encode()
+
+
+@pytest.fixture
+def our_mx(settings):
+    settings.REDRESS_MAIL_AUTHSERV_ID = OUR_MX
+
+
+def test_a_forged_reply_failing_dmarc_is_held_with_the_reason_and_never_touches_the_case(
+    world, our_mx
+):
+    before, complaints = snapshot(), Complaint.objects.count()
+    result = ingest(as_alice(on_top=(FORGED_DMARC,)))
+    assert str(result) == f"quarantined ({FORGED_REASON})"
+    assert result.reference == "CMP-2026-000418"  # linked for staff, not threaded
+    assert snapshot() == before and Complaint.objects.count() == complaints
+    record = InboundEmail.objects.get(pk=result.inbound_email_id)
+    assert record.state == "quarantined" and record.reason == FORGED_REASON
+    assert not world.a.correspondence.filter(body__contains="refund").exists()
+
+    agent = StaffUserFactory(role="support_agent")  # staff checked with Alice: it was her
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        inbound_email_release(inbound=record, actor=agent)
+    record.refresh_from_db()
+    assert record.state == "released"
+    assert world.a.correspondence.filter(body__contains="refund", recorded_by=agent).exists()
+    assert world.a.events.filter(reason__contains=f"it was held: {FORGED_REASON}").exists()
+
+
+def test_a_reply_passing_dmarc_is_threaded_as_before(world, our_mx):
+    result = ingest(as_alice(on_top=(ALICE_PASSES,)))
+    assert str(result) == "threaded CMP-2026-000418"
+    assert world.a.correspondence.filter(body__contains="refund").exists()
+
+
+@pytest.mark.parametrize(
+    "on_top, came_with, outcome",
+    [
+        # A header only our server writes is believed; anyone else's says nothing.
+        ((), ("mx.bulk-sender.test; dmarc=pass header.from=example.co.uk",), "threaded"),
+        ((), (FORGED_DMARC.replace(OUR_MX, "mx.google.com"),), "threaded"),
+        (("mx.relay.test; dmarc=pass header.from=example.co.uk", FORGED_DMARC), (), "held"),
+        # Our authserv-id lower down came with the message: only the topmost one counts.
+        ((FORGED_DMARC,), (ALICE_PASSES,), "held"),
+        ((ALICE_PASSES,), (FORGED_DMARC,), "threaded"),
+        # No DMARC verdict: SPF and DKIM decide.
+        ((f"{OUR_MX}; dmarc=none header.from=example.co.uk; {SOFTFAIL}",), (), "held"),
+        ((f"{OUR_MX}; spf=none smtp.mailfrom=example.co.uk; {DKIM_PASS}",), (), "threaded"),
+        ((f"{OUR_MX}; none",), (), "threaded"),
+    ],
+    ids=["other-id-pass", "other-id-fail", "relay-pass-above-ours-fail", "lower-forged-pass",
+         "lower-forged-fail", "spf-softfail-no-dkim", "dkim-pass-no-dmarc", "nothing-checked"],
+)  # fmt: skip
+def test_only_the_topmost_header_of_our_server_decides(world, our_mx, on_top, came_with, outcome):
+    before = snapshot()
+    result = ingest(as_alice(on_top=on_top, came_with=came_with))
+    if outcome == "threaded":
+        assert str(result) == "threaded CMP-2026-000418"
+    else:
+        assert result.state == "quarantined" and snapshot() == before
+        assert result.reason.endswith("the message may not be from alice.hughes@example.co.uk")
+
+
+def test_without_a_trusted_header_mail_is_filed_as_before(world, settings):
+    settings.REDRESS_MAIL_AUTHSERV_ID = ""  # not configured: no header is trusted
+    assert str(ingest(as_alice(on_top=(FORGED_DMARC,)))) == "threaded CMP-2026-000418"
+    settings.REDRESS_MAIL_AUTHSERV_ID = OUR_MX  # configured, but our server wrote nothing
+    result = ingest(as_alice(message_id="<forged-2@mail.bulk-sender.test>"))
+    assert str(result) == "threaded CMP-2026-000418"
+
+
+def test_a_forged_new_complaint_is_held_and_creates_nothing(our_mx):
+    result = ingest(as_alice(on_top=(FORGED_DMARC,), thread=False))
+    assert str(result) == f"quarantined ({FORGED_REASON})" and result.reference == ""
+    assert not Complaint.objects.exists() and not Customer.objects.exists()
+    assert not OutboxMessage.objects.exists() and not mail.outbox
+
+
+def test_a_trusted_header_that_cannot_be_read_holds_the_message(world, our_mx):
+    result = ingest(as_alice(on_top=(f"{OUR_MX}; dmarc",)))
+    assert result.state == "quarantined"
+    assert result.reason.startswith(f"the Authentication-Results header from {OUR_MX} could")
+
+
+def test_the_command_holds_a_forged_reply_from_standard_input(world, our_mx):
+    before = snapshot()
+    assert run(stdin=BytesIO(as_alice(on_top=(FORGED_DMARC,)))) == (
+        f"quarantined ({FORGED_REASON})\n"
+    )
+    assert snapshot() == before
+
+
 # --- IMAP ---------------------------------------------------------------------------------
 
 
@@ -726,6 +864,16 @@ def test_admin_lists_quarantined_mail_and_releases_it_onto_the_complaint(world, 
     assert record.state == "released" and record.reviewed_by == admin_user
     world.a.refresh_from_db()
     assert world.a.status == Status.INVESTIGATING
+
+
+def test_admin_shows_staff_why_a_forged_reply_is_held(world, our_mx, client):
+    result = ingest(as_alice(on_top=(FORGED_DMARC,)))
+    client.force_login(StaffUserFactory(role="administrator"))
+    changelist = reverse("admin:complaints_inboundemail_changelist")
+    page = client.get(changelist + "?state__exact=quarantined").content.decode()
+    assert FORGED_REASON in page
+    change = reverse("admin:complaints_inboundemail_change", args=[result.inbound_email_id])
+    assert FORGED_REASON in client.get(change).content.decode()
 
 
 def test_admin_inbound_email_is_read_only(client):
