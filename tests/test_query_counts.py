@@ -102,13 +102,6 @@ def _signed_in(user) -> Client:
     return client
 
 
-def _confirmed_customer(**fields):
-    customer = CustomerFactory(with_user=True, **fields)
-    customer.email_confirmed_at = timezone.now()
-    customer.save(update_fields=["email_confirmed_at"])
-    return customer
-
-
 def _staff(count: int, role: str = Role.SUPPORT_AGENT) -> list:
     return [StaffUserFactory(role=role) for _ in range(count)]
 
@@ -182,7 +175,7 @@ def _anonymous(visit) -> Scene:
 
 def _customer_complaints(visit) -> Scene:
     """A confirmed customer with one complaint, then fifteen in every state."""
-    customer = _confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     manager = StaffUserFactory(role=Role.SENIOR_MANAGER)
     agents = _staff(2)
 
@@ -211,7 +204,7 @@ def _customer_complaints(visit) -> Scene:
 
 def _customer_account(visit) -> Scene:
     """A confirmed customer with one complaint, then fifteen, for pages that do not list them."""
-    customer = _confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     few, many = CUSTOMER_COMPLAINTS
     for _ in range(few):
         complaint_make(customer=customer)
@@ -223,7 +216,7 @@ def _customer_account(visit) -> Scene:
 
 def _customer_case(visit) -> Scene:
     """A confirmed customer's complaint with a short history, then a long one."""
-    customer = _confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     complaint = complaint_make(customer=customer)
     agents = _staff(3)
     complaint_assign(complaint=complaint, assignee=agents[0], actor=agents[0])

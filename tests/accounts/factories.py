@@ -1,6 +1,7 @@
 """Factories for users, staff in a role, and customers."""
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory, Password
 
 from accounts.models import ContactMethod, Customer, CustomerType, User
@@ -55,6 +56,10 @@ class CustomerFactory(DjangoModelFactory):
                 email=factory.SelfAttribute("..email"),
                 name=factory.SelfAttribute("..name"),
             )
+        )
+        # Signed up on the portal and followed the link in the confirmation email.
+        confirmed = factory.Trait(
+            with_user=True, email_confirmed_at=factory.LazyFunction(timezone.now)
         )
         business_small = factory.Trait(customer_type=CustomerType.BUSINESS, employee_count=9)
         business_large = factory.Trait(customer_type=CustomerType.BUSINESS, employee_count=10)

@@ -11,7 +11,6 @@ import re
 import pytest
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.accounts.factories import DEMO_PASSWORD, CustomerFactory
@@ -25,14 +24,6 @@ BLOCKING = ("serious", "critical")
 
 
 # --- Helpers ------------------------------------------------------------------------------
-
-
-def confirmed_customer(**fields):
-    """A customer with a portal login (password DEMO_PASSWORD) and a confirmed address."""
-    customer = CustomerFactory(with_user=True, **fields)
-    customer.email_confirmed_at = timezone.now()
-    customer.save()
-    return customer
 
 
 def sign_in(page, customer) -> None:
@@ -127,7 +118,7 @@ def test_new_customer_end_to_end(page, new_page, screenshot):
 
     # Someone else, signed in through the login form, cannot see it.
     other = new_page()
-    sign_in(other, confirmed_customer(email="sam@example.com"))
+    sign_in(other, CustomerFactory(confirmed=True, email="sam@example.com"))
     response = other.goto(detail_path)
     assert response.status == 404
     expect(other.get_by_text("Broadband drops every evening")).to_have_count(0)
@@ -180,7 +171,7 @@ def test_every_portal_page_has_no_serious_accessibility_violations(
     visit(reverse("accounts:login"), "login")
 
     # A signed-in customer with a complaint.
-    customer = confirmed_customer(email="casey@example.com")
+    customer = CustomerFactory(confirmed=True, email="casey@example.com")
     complaint = complaint_make(customer=customer, subject="Router keeps restarting")
     sign_in(page, customer)
     check("my-complaints")

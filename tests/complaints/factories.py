@@ -28,3 +28,21 @@ def complaint_make(
         first_made_at=first_made_at,
         actor=actor,
     )
+
+
+def complaint_form_data(**overrides) -> dict:
+    """What a person not signed in types into the public complaint form (/complain/)."""
+    return {
+        "token": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+        "name": "Priya Patel",
+        "email": "Priya@Example.com",
+        "phone": "",
+        "account_reference": "",
+        "about": "technical_support",
+        "subject": "Broadband drops every evening",
+        "description": "Since Monday the line drops at 7pm.",
+        "preferred_contact_method": "email",
+        "customer_type": "consumer",
+        "employee_count": "",
+        **overrides,
+    }

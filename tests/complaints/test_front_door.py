@@ -19,7 +19,7 @@ from complaints.domain.lifecycle import Status
 from complaints.models import CaseEvent, CaseNote, Complaint
 from complaints.services.desk import complaint_escalate
 from tests.accounts.factories import CustomerFactory, StaffUserFactory
-from tests.complaints.factories import complaint_make
+from tests.complaints.factories import complaint_form_data, complaint_make
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -33,31 +33,23 @@ def frozen():
 
 
 def form_data(**overrides):
-    data = {
+    """The public form, as a stranger fills it in about a charge (Accounts)."""
+    stranger = {
         "token": "f0e1d2c3b4a5968778695a4b3c2d1e0f",
         "name": "Sam Stranger",
         "email": "sam@example.com",
-        "phone": "",
-        "account_reference": "",
         "about": "accounts",
         "subject": "Charged twice",
         "description": "Two payments left my account on 1 November.",
-        "preferred_contact_method": "email",
-        "customer_type": "consumer",
-        "employee_count": "",
     }
-    data.update(overrides)
-    return data
+    return complaint_form_data(**{**stranger, **overrides})
 
 
 def holder(**fields):
     """The customer who holds ACC-1001, with a confirmed portal login."""
-    customer = CustomerFactory(
-        with_user=True, account_reference="ACC-1001", email="holder@example.com", **fields
+    return CustomerFactory(
+        confirmed=True, account_reference="ACC-1001", email="holder@example.com", **fields
     )
-    customer.email_confirmed_at = NOW
-    customer.save()
-    return customer
 
 
 def staff(role: str):

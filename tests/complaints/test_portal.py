@@ -26,6 +26,7 @@ from complaints.services.desk import complaint_note_add
 from complaints.services.responses import complaint_respond
 from complaints.services.transitions import complaint_transition
 from tests.accounts.factories import CustomerFactory, StaffUserFactory
+from tests.complaints.factories import complaint_form_data as form_data
 from tests.complaints.factories import complaint_make
 
 pytestmark = pytest.mark.django_db
@@ -40,24 +41,6 @@ def frozen():
         yield traveller
 
 
-def form_data(**overrides):
-    data = {
-        "token": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
-        "name": "Priya Patel",
-        "email": "Priya@Example.com",
-        "phone": "",
-        "account_reference": "",
-        "about": "technical_support",
-        "subject": "Broadband drops every evening",
-        "description": "Since Monday the line drops at 7pm.",
-        "preferred_contact_method": "email",
-        "customer_type": "consumer",
-        "employee_count": "",
-    }
-    data.update(overrides)
-    return data
-
-
 def confirmation_link() -> str:
     message = next(m for m in mail.outbox if m.subject == "Confirm your email address")
     return re.search(r"http://testserver(/confirm/[^/\s]+/)", message.body).group(1)
@@ -67,13 +50,6 @@ def signed_in(customer) -> Client:
     client = Client()
     client.force_login(customer.user)
     return client
-
-
-def confirmed_customer(**fields):
-    customer = CustomerFactory(with_user=True, **fields)
-    customer.email_confirmed_at = NOW
-    customer.save()
-    return customer
 
 
 # --- Public pages (COP-02, COP-20) ------------------------------------------------------
@@ -181,11 +157,12 @@ def test_attachments_are_checked_by_content_and_limited_to_five(client):
 
 
 def test_a_signed_in_customer_files_under_their_own_record(django_capture_on_commit_callbacks):
-    customer = confirmed_customer(email="sam@example.com", name="Sam Smith")
+    customer = CustomerFactory(confirmed=True, email="sam@example.com", name="Sam Smith")
     client = signed_in(customer)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("complaints:complain"), form_data(name="Someone Else", email="x@evil.test")
+            reverse("complaints:complain"),
+            form_data(name="Someone Else", email="x@evil.test"),
         )
     complaint = Complaint.objects.get()
     assert complaint.customer == customer
@@ -198,7 +175,7 @@ def test_a_signed_in_customer_files_under_their_own_record(django_capture_on_com
 
 
 def test_the_detail_page_shows_clocks_in_words_and_never_internal_notes():
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     complaint = complaint_make(customer=customer, subject="<script>alert(1)</script>")
     agent = StaffUserFactory()
     complaint_note_add(complaint=complaint, actor=agent, body="Customer sounds difficult")
@@ -216,7 +193,7 @@ def test_the_detail_page_shows_clocks_in_words_and_never_internal_notes():
 
 
 def test_after_our_response_the_page_says_when_it_will_close():
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     complaint = complaint_make(customer=customer)
     complaint_respond(
         complaint=complaint, actor=None, findings="Faulty router.", fault_found=True,
@@ -232,7 +209,7 @@ def test_after_our_response_the_page_says_when_it_will_close():
 
 
 def test_a_reply_stops_auto_close_and_a_reply_after_closure_reopens():
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     complaint = complaint_make(customer=customer)
     complaint_respond(complaint=complaint, actor=None, findings="Fixed.", fault_found=False)
     client = signed_in(customer)
@@ -255,7 +232,7 @@ def test_a_reply_stops_auto_close_and_a_reply_after_closure_reopens():
 
 
 def test_still_not_satisfied_makes_it_formal_with_the_person_asked_for():
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     complaint = complaint_make(customer=customer)
     client = signed_in(customer)
     url = reverse("complaints:complaint-escalate", args=[complaint.reference])
@@ -273,7 +250,7 @@ def test_still_not_satisfied_makes_it_formal_with_the_person_asked_for():
 
 
 def test_asking_for_a_deadlock_letter_alerts_the_managers_once():
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     complaint = complaint_make(customer=customer)
     client = signed_in(customer)
     url = reverse("complaints:complaint-deadlock", args=[complaint.reference])
@@ -285,7 +262,7 @@ def test_asking_for_a_deadlock_letter_alerts_the_managers_once():
 
 
 def test_letters_and_files_download_only_when_visible_to_the_customer():
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     complaint = complaint_make(customer=customer)
     shown = Attachment.objects.create(
         complaint=complaint, kind="letter_sent", file=SimpleUploadedFile("l.pdf", PDF),
@@ -325,7 +302,7 @@ def test_every_case_url_of_the_portal_is_in_this_matrix():
 @pytest.mark.parametrize("name, extra", PORTAL_CASE_URLS, ids=[n for n, _ in PORTAL_CASE_URLS])
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_another_customer_gets_404_and_changes_nothing(name, extra, method):
-    alice, bob = confirmed_customer(), confirmed_customer()
+    alice, bob = CustomerFactory(confirmed=True), CustomerFactory(confirmed=True)
     complaint = complaint_make(customer=alice)
     letter = Attachment.objects.create(
         complaint=complaint, kind="letter_sent", file=SimpleUploadedFile("l.pdf", PDF),
@@ -355,7 +332,7 @@ def test_the_sent_page_is_only_for_the_session_that_sent_it(client):
 
 
 def test_an_unconfirmed_login_sees_no_complaints_even_with_the_same_email():
-    victim = confirmed_customer(email="victim@example.com")
+    victim = CustomerFactory(confirmed=True, email="victim@example.com")
     complaint_make(customer=victim)
     squatter = User.objects.create_user("someone@example.com", "pw-long-enough-1")
     client = Client()
@@ -370,7 +347,7 @@ def test_csrf_is_enforced_on_portal_forms():
 
 
 def test_logout_is_a_post_only_action():
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     client = signed_in(customer)
     assert client.get(reverse("accounts:logout")).status_code == 405
     client.post(reverse("accounts:logout"))
@@ -378,7 +355,7 @@ def test_logout_is_a_post_only_action():
 
 
 def test_login_redirects_only_to_our_own_pages(settings):
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     customer.user.set_password("correct horse battery")
     customer.user.save()
     response = Client().post(
@@ -390,7 +367,7 @@ def test_login_redirects_only_to_our_own_pages(settings):
 
 
 def test_login_is_throttled_and_a_forged_forwarded_for_does_not_reset_it():
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     customer.user.set_password("correct horse battery")
     customer.user.save()
     url = reverse("accounts:login")
@@ -435,7 +412,7 @@ def _last_link() -> str:
 
 
 def test_customers_change_their_contact_details_and_preferred_method():
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     client = signed_in(customer)
     url = reverse("accounts:details")
     response = client.post(
@@ -451,7 +428,7 @@ def test_customers_change_their_contact_details_and_preferred_method():
 
 
 def test_password_reset_by_email(client):
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     client.post(reverse("accounts:password_reset"), {"email": customer.user.email})
     body = mail.outbox[-1].body
     path = re.search(r"http://testserver(/account/reset/\S+/)", body).group(1)
@@ -478,7 +455,7 @@ def test_a_missing_page_keeps_the_site_around_it(client, settings):
 def test_a_file_removed_under_the_retention_policy_is_a_404_not_an_error():
     from django.core.files.storage import default_storage
 
-    customer = confirmed_customer()
+    customer = CustomerFactory(confirmed=True)
     complaint = complaint_make(customer=customer)
     gone = Attachment.objects.create(
         complaint=complaint, kind="letter_sent", file=SimpleUploadedFile("l.pdf", PDF),
@@ -494,12 +471,12 @@ def test_a_customer_with_many_complaints_reads_them_a_page_at_a_time():
     """A business with dozens of complaints gets pages of 25, newest first, and only its own."""
     from complaints.portal.views import MY_COMPLAINTS_PER_PAGE
 
-    customer = confirmed_customer(email="busy@example.com")
+    customer = CustomerFactory(confirmed=True, email="busy@example.com")
     made = [
         complaint_make(customer=customer, first_made_at=NOW - timedelta(days=40 - i))
         for i in range(MY_COMPLAINTS_PER_PAGE + 5)
     ]
-    complaint_make(customer=confirmed_customer(email="other@example.com"))
+    complaint_make(customer=CustomerFactory(confirmed=True, email="other@example.com"))
     client = signed_in(customer)
     url = reverse("complaints:my-complaints")
 
@@ -530,7 +507,7 @@ def test_a_formal_complaint_shows_its_register_reference_and_reviewer():
 
     from escalation.services import formal_case_appoint, formal_case_open
 
-    customer = confirmed_customer(email="formal@example.com")
+    customer = CustomerFactory(confirmed=True, email="formal@example.com")
     plain, formal = complaint_make(customer=customer), complaint_make(customer=customer)
     case = formal_case_open(
         complaint=formal, actor=None, requested="not_specified", reason="Not happy."

@@ -156,10 +156,7 @@ class EntryPoint:
 
 
 def confirmed_customer() -> Customer:
-    customer = CustomerFactory(with_user=True, email="sam@example.com", name="Sam Smith")
-    customer.email_confirmed_at = NOW
-    customer.save()
-    return customer
+    return CustomerFactory(confirmed=True, email="sam@example.com", name="Sam Smith")
 
 
 def logged_in(user) -> Client:
