@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.emails import confirmation_email_send
 from accounts.models import Customer
 from accounts.services import ConfirmationInvalid, email_confirm, portal_customer
-from complaints.domain.lifecycle import CLOSED_STATUSES, Status
-from complaints.domain.wording import moment_words
+from complaints.domain.lifecycle import Status
+from complaints.domain.wording import date_words, moment_words
 from complaints.forms import form_errors_add
 from complaints.models import Complaint
 from complaints.paging import paged
@@ -44,6 +44,7 @@ from complaints.services.portal import (
     portal_escalate,
     portal_reply,
 )
+from complaints.services.responses import complaint_customer_next_step
 
 CODE_TEXT = Path(settings.BASE_DIR) / "templates" / "portal" / "code-of-practice.txt"
 FILED_KEY = "portal_filed"
@@ -226,13 +227,28 @@ def _detail_url_maker():
 
 
 def _actions(complaint: Complaint) -> dict[str, bool]:
-    status = Status(complaint.status)
     return {
         "can_reply": True,
         "can_escalate": complaint_can_escalate(complaint),
         "can_ask_deadlock": complaint.deadlock_requested_at is None
         and complaint.deadlock_letter_received_at is None,
-        "closed": status in CLOSED_STATUSES,
+    }
+
+
+def _final_proposition(complaint: Complaint) -> dict[str, str]:
+    """The final proposition as the customer reads it on the page, not only in its letter."""
+    from escalation.services import reviewer_title
+
+    case = complaint.formal_case
+    manager = case.senior_manager
+    return {
+        "register_reference": case.register_reference,
+        "reviewer": f"{manager.name or manager.email}, {reviewer_title(manager)}"
+        if manager
+        else "a senior manager",
+        "sent_on": date_words(case.final_proposition_sent_at, timezone.get_default_timezone()),
+        "findings": case.findings,
+        "proposed_action": case.proposed_action,
     }
 
 
@@ -245,14 +261,18 @@ def complaint_detail(request, reference: str):
         portal_complaints_for(request.user).select_related("formal_case__senior_manager"),
         reference=reference,
     )
+    now = timezone.now()
+    next_step = complaint_customer_next_step(complaint, now=now)
     return render(
         request,
         "portal/detail.html",
         {
             "complaint": complaint,
             "status_words": Status(complaint.status).customer_label,
-            "clocks": complaint_customer_clocks(complaint, now=timezone.now()),
+            "clocks": complaint_customer_clocks(complaint, now=now),
             "timeline": complaint_timeline(complaint, customer_view=True),
+            "next_step": next_step,
+            "proposition": _final_proposition(complaint) if next_step.after_proposition else None,
             **_actions(complaint),
         },
     )
@@ -261,8 +281,10 @@ def complaint_detail(request, reference: str):
 @login_required
 @require_http_methods(["GET", "POST"])
 def complaint_reply(request, reference: str):
-    """Reply to us about a complaint, with files; it reopens a closed one (COP-10)."""
+    """Reply to us about a complaint, with files; it reopens a closed one (COP-10), except
+    after the final proposition, when the message is kept and the complaint stays closed."""
     complaint = _mine(request, reference)
+    next_step = complaint_customer_next_step(complaint, now=timezone.now())
     form = ReplyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -275,9 +297,13 @@ def complaint_reply(request, reference: str):
         except ValidationError as exc:
             form_errors_add(form, exc)
         else:
-            messages.success(request, "Thank you: we have your message.")
+            messages.success(request, next_step.reply_thanks)
             return redirect("complaints:complaint-detail", complaint.reference)
-    return render(request, "portal/reply.html", {"complaint": complaint, "form": form})
+    return render(
+        request,
+        "portal/reply.html",
+        {"complaint": complaint, "form": form, "next_step": next_step},
+    )
 
 
 @login_required

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from complaints.clocks import clocks_save, resolution_record
+from complaints.domain import deadlines
 from complaints.domain.lifecycle import CLOSED_STATUSES, Status
-from complaints.models import CaseEvent, Complaint, Correspondence, Direction, NoticeKind
+from complaints.models import (
+    CaseEvent,
+    ClosureReason,
+    Complaint,
+    Correspondence,
+    Direction,
+    NoticeKind,
+)
 from complaints.services.notices import notice_send
 from complaints.services.texts import full_text_keep, text_cut
 from complaints.services.transitions import complaint_transition
@@ -119,6 +129,88 @@ def complaint_resolution_action(
     return locked
 
 
+def reply_reopens(complaint: Complaint) -> bool:
+    """Return whether a customer's reply reopens the complaint (COP-10).
+
+    A closed complaint reopens, except once the final proposition has been sent: the
+    formal review runs once (COP-15), so a later message is kept on the case as
+    correspondence and the customer's next step is the ADR scheme (COP-17, COP-18).
+    """
+    return (
+        Status(complaint.status) in CLOSED_STATUSES
+        and complaint.closure_reason != ClosureReason.FINAL_PROPOSITION
+    )
+
+
+def _closed_by_final_proposition(complaint: Complaint) -> bool:
+    return (
+        Status(complaint.status) in CLOSED_STATUSES
+        and complaint.closure_reason == ClosureReason.FINAL_PROPOSITION
+    )
+
+
+@dataclass(frozen=True)
+class CustomerNextStep:
+    """What the customer's page offers next, decided once here rather than in a template."""
+
+    reply_label: str
+    reply_thanks: str
+    # The final proposition has been sent: the page shows it and the way to the ombudsman.
+    after_proposition: bool = False
+    # Said beside the reply: after the final proposition writing reopens nothing.
+    reply_note: str = ""
+    # The customer may take it to the ADR scheme by this moment, in words (COP-18) ...
+    ombudsman_by: str = ""
+    # ... or why they cannot.
+    ombudsman_not: str = ""
+
+
+def complaint_customer_next_step(complaint: Complaint, *, now: datetime) -> CustomerNextStep:
+    """Decide what the customer can do next: reply, reopen, or, once the final proposition
+    is sent, go to the ombudsman or write to us without reopening (COP-10, COP-15, COP-18)."""
+    thanks = "Thank you: we have your message."
+    sent = getattr(getattr(complaint, "formal_case", None), "final_proposition_sent_at", None)
+    final = _closed_by_final_proposition(complaint)
+    if not (sent or final):
+        if reply_reopens(complaint):
+            return CustomerNextStep("Reply and reopen this complaint", thanks)
+        return CustomerNextStep("Reply to us", thanks)
+    scheme = settings.REDRESS_ADR_SCHEME["name"]
+    policy = deadlines.policy_by_key(complaint.policy_key)
+    customer = complaint.customer
+    by = refused = ""
+    if not deadlines.adr_customer_eligible(
+        customer.customer_type, customer.employee_count, policy=policy
+    ):
+        refused = (
+            f"{scheme} cannot take complaints from businesses with more than "
+            f"{policy.adr_max_employees} employees. You can still go to court."
+        )
+    elif complaint.osc_window_closed or complaint.osc_deadline_at <= now:
+        refused = (
+            f"The time to take this complaint to {scheme} ended on "
+            f"{_words(complaint.osc_deadline_at)}. You can still go to court."
+        )
+    else:
+        by = _words(complaint.osc_deadline_at)
+    if not final:  # reopened by staff since: a reply is an ordinary one
+        return CustomerNextStep(
+            "Reply to us", thanks, after_proposition=True, ombudsman_by=by, ombudsman_not=refused
+        )
+    clock = " and does not stop the ombudsman's clock" if by else ""
+    later = f" To have {scheme} look at it, you must still contact them by {by}." if by else ""
+    return CustomerNextStep(
+        "Write to us",
+        f"{thanks} We have kept it with your complaint. It does not reopen your complaint"
+        f"{clock}.{later}",
+        after_proposition=True,
+        reply_note=f"Writing to us does not reopen your complaint{clock}: we keep your message "
+        "with it.",
+        ombudsman_by=by,
+        ombudsman_not=refused,
+    )
+
+
 @transaction.atomic
 def complaint_customer_reply(
     *,
@@ -129,7 +221,11 @@ def complaint_customer_reply(
     at: datetime | None = None,
     message_id: str = "",
 ) -> Complaint:
-    """Record a customer reply; it stops the auto-close clock or reopens the case (COP-10)."""
+    """Record a customer reply; it stops the auto-close clock or reopens the case (COP-10).
+
+    After the final proposition the reply is kept on the closed case and it stays closed
+    (reply_reopens).
+    """
     body = _required(body, "body", "Write the customer's message.")
     at = at or timezone.now()
     locked = _lock(complaint)
@@ -157,7 +253,7 @@ def complaint_customer_reply(
             reason="The customer replied to our response; back to staff (COP-10).",
             at=at,
         )
-    elif status in CLOSED_STATUSES:
+    elif reply_reopens(locked):
         complaint_transition(
             complaint=locked,
             to=Status.INVESTIGATING,
@@ -171,7 +267,10 @@ def complaint_customer_reply(
             complaint=locked,
             kind=CaseEvent.Kind.CORRESPONDENCE,
             actor=actor,
-            reason="The customer sent a message.",
+            reason="The customer wrote after our final proposition: kept on the case, "
+            "not reopened (COP-15)."
+            if status in CLOSED_STATUSES
+            else "The customer sent a message.",
             at=at,
         )
     _copy(complaint, locked)
