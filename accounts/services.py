@@ -78,6 +78,14 @@ class ConfirmationInvalid(Exception):
     """The confirmation link is broken, altered or too old; the message says which."""
 
 
+class AlreadyConfirmed(Exception):
+    """The address was confirmed before: the link was used, or another was."""
+
+    def __init__(self, user: User):
+        self.user = user
+        super().__init__("This address is already confirmed.")
+
+
 def email_confirmation_token(*, email: str, user: User | None = None) -> str:
     """Return a signed token proving, when it comes back, that its holder reads `email`."""
     payload = {"email": email.strip().lower(), "user": user.pk if user else None}
@@ -90,7 +98,9 @@ def email_confirm(*, token: str, max_age_days: int) -> User:
 
     The customer record with this address (the newest, preferring one without a login)
     is linked to the login that asked, or to the login with this address, or to a new one
-    with no password. Confirming again does no harm.
+    with no password. A link confirms once: when that record is already confirmed and
+    linked, AlreadyConfirmed is raised and nothing is written, so a used link (forwarded,
+    or left in a shared browser's history) never signs anyone in again.
     """
     try:
         payload = signing.loads(token, salt=CONFIRM_SALT, max_age=timedelta(days=max_age_days))
@@ -109,13 +119,15 @@ def email_confirm(*, token: str, max_age_days: int) -> User:
     customer = (customers.filter(user=user).first() if user else None) or customers.filter(
         user__isnull=True
     ).order_by("-pk").first()
+    if customer is None and user is not None:
+        customer = Customer.objects.filter(user=user).first()
+    if customer is not None and customer.user_id and customer.email_confirmed_at:
+        raise AlreadyConfirmed(customer.user)
     if user is None:
         name = customer.name if customer else email.split("@")[0]
         user = User.objects.create_user(email, None, name=name)
     if customer is None:
-        customer = Customer.objects.filter(user=user).first() or Customer(
-            name=user.name or email.split("@")[0], email=email
-        )
+        customer = Customer(name=user.name or email.split("@")[0], email=email)
     if customer.user_id is None:
         customer.user = user
     customer.email_confirmed_at = customer.email_confirmed_at or timezone.now()

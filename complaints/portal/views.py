@@ -8,18 +8,29 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.emails import confirmation_email_send
 from accounts.models import Customer
-from accounts.services import ConfirmationInvalid, email_confirm, portal_customer
+from accounts.services import (
+    AlreadyConfirmed,
+    ConfirmationInvalid,
+    email_confirm,
+    portal_customer,
+)
 from complaints.domain.lifecycle import Status
 from complaints.domain.wording import date_words, moment_words
 from complaints.forms import form_errors_add
@@ -147,10 +158,64 @@ def confirm(request, token: str):
                 "portal/confirm.html",
                 {"error": str(exc), "form": ResendConfirmationForm()},
             )
+        except AlreadyConfirmed as exc:
+            return _already_confirmed(request, exc.user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Thank you: your email address is confirmed.")
         return redirect("complaints:my-complaints")
     return render(request, "portal/confirm.html", {"token": token})
+
+
+def _already_confirmed(request, user):
+    """Answer a used link: say so and send the person to sign in, never signing them in.
+
+    Whoever is already signed in as that customer goes to their complaints. A customer who
+    came in by the link alone has no password to sign in with, so the address (never the
+    holder of the link) is sent one to choose.
+    """
+    said = "This address is already confirmed."
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        messages.info(request, said)
+        return redirect("complaints:my-complaints")
+    if user.has_usable_password():
+        messages.info(request, f"{said} Sign in to see your complaints.")
+    else:
+        _choose_password_email_send(request, user=user)
+        messages.info(
+            request,
+            f"{said} You have not chosen a password yet, so we have emailed you a link to "
+            "choose a password; then sign in here to see your complaints.",
+        )
+    return redirect_to_login(reverse("complaints:my-complaints"))
+
+
+def _choose_password_email_send(request, *, user) -> None:
+    """Email, after commit, the password reset link to a login that has no password yet.
+
+    Django's reset form sends nothing to a login without a usable password; the link and
+    its one-time token are the same as a reset's.
+    """
+    path = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    body = render_to_string(
+        "portal/choose_password_email.txt",
+        {"email": user.email, "link": request.build_absolute_uri(path)},
+    )
+    company = settings.REDRESS_COMPANY["name"]
+    transaction.on_commit(
+        lambda: send_mail(
+            f"Choose a password for your {company} complaints account",
+            body,
+            None,
+            [user.email],
+            fail_silently=True,
+        )
+    )
 
 
 @require_http_methods(["GET", "POST"])
