@@ -62,12 +62,13 @@ def bar_chart(
     parts: list[str] = [
         format_html(
             '<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" '
-            'width="100%" style="max-width:{}px" role="img" '
+            'width="{}" height="{}" role="img" '
             'aria-labelledby="{}-title {}-desc" font-family="sans-serif" font-size="11">'
             '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>',
             width,
             height,
             width,
+            height,
             chart_id,
             chart_id,
             chart_id,
