@@ -5,6 +5,10 @@ else at /usr/bin/chromium, else as `chromium` or `chromium-browser` on PATH. Wit
 the tests marked `browser` are skipped with a clear reason, or fail when
 REDRESS_REQUIRE_BROWSER=1 (CI sets it, so a missing browser can never pass silently).
 Playwright never downloads a browser here: it drives the system's Chromium.
+
+Every page opened through `new_page` (and so `page`) is watched for Content-Security-Policy
+violations, from the page's `securitypolicyviolation` events and from Chromium's console;
+a test during which any page broke the policy fails, naming the page and the directive.
 """
 
 from __future__ import annotations
@@ -37,6 +41,23 @@ NO_CHROMIUM = (
 NO_AXE = "Accessibility test SKIPPED: axe-core is not installed (run `npm ci`, or `make test`)"
 
 AXE_REPORT = ROOT / "artifacts" / "accessibility.txt"
+
+# Reports each violation of the page's Content-Security-Policy to the test (CspWatch). An
+# init script is run by the browser itself, not by the page, so the policy never blocks it.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__redressCspViolation({
+    page: event.documentURI,
+    directive: event.effectiveDirective || event.violatedDirective,
+    blocked: event.blockedURI,
+    source: event.sourceFile ? `${event.sourceFile}:${event.lineNumber}` : "",
+    sample: event.sample,
+  });
+}, true);
+"""
+# Chromium's own console line for a violation ("Refused to apply inline style because it
+# violates the following Content Security Policy directive: ..."), even without JavaScript.
+CSP_CONSOLE = re.compile(r"Content[- ]Security[- ]Policy|\bRefused to\b", re.IGNORECASE)
 
 _shots: list[Path] = []
 _axe_report: list[str] = []
@@ -88,16 +109,77 @@ def browser():
         chromium.close()
 
 
+class CspWatch:
+    """Collect the Content-Security-Policy violations of the pages of browser contexts."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+        self.contexts: list = []
+
+    def attach(self, context) -> None:
+        """Watch every page of `context`: its violation events and its console."""
+        context.expose_binding("__redressCspViolation", self.event)
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", self.console)
+        self.contexts.append(context)
+
+    def event(self, source, violation: dict) -> None:
+        """Record a `securitypolicyviolation` event, as the init script passes it on."""
+        where = f" at {violation['source']}" if violation.get("source") else ""
+        sample = f" ({violation['sample']!r})" if violation.get("sample") else ""
+        self.violations.append(
+            f"{violation.get('page')}: {violation.get('directive')} blocked "
+            f"{violation.get('blocked') or '(unknown)'}{where}{sample}"
+        )
+
+    def console(self, message) -> None:
+        """Record a console message that reports a violation."""
+        if CSP_CONSOLE.search(message.text):
+            self.violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    def flush(self) -> None:
+        """Let the browser deliver what it has already reported (one round trip per page)."""
+        for context in self.contexts:
+            for open_page in context.pages:
+                if not open_page.is_closed():
+                    open_page.evaluate("0")
+
+    def check(self) -> None:
+        """Fail with every violation seen so far, one per line."""
+        if self.violations:
+            found = "\n  ".join(self.violations)
+            raise AssertionError(f"Content-Security-Policy violations:\n  {found}")
+
+
 @pytest.fixture
-def new_page(browser, live_server):
+def csp_watch():
+    """The CspWatch of this test's browser contexts (checked after the test, see below)."""
+    return CspWatch()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Fail a browser test during which a page broke its Content-Security-Policy."""
+    result = yield
+    watch = item.funcargs.get("csp_watch")
+    if watch is not None:
+        watch.flush()
+        watch.check()
+    return result
+
+
+@pytest.fixture
+def new_page(browser, live_server, csp_watch):
     """Open pages in fresh browser contexts (own cookies) against the live server."""
     contexts = []
 
     def make(**options):
+        assert not options.get("bypass_csp"), "browser tests run under the real policy"
         context = browser.new_context(
             base_url=live_server.url, viewport=DESKTOP, locale="en-GB", **options
         )
         context.set_default_timeout(10_000)
+        csp_watch.attach(context)
         contexts.append(context)
         return context.new_page()
 
