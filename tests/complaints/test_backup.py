@@ -10,6 +10,8 @@ import json
 import os
 import stat
 import tarfile
+import threading
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from io import StringIO
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 
 from accounts.retention import customer_anonymise
@@ -163,6 +165,43 @@ def test_a_backup_holds_everything_and_restores_whole(cases, tmp_path, scratch):
         SCRATCH_PREFIX if connection.vendor == "postgresql" else "/"
     )
     assert still_there(scratch) == []  # dropped, or removed with its folder
+
+
+@db
+def test_a_backup_taken_while_the_history_grows_is_one_consistent_snapshot(cases, tmp_path):
+    """Events are written throughout; the rows counted, the dump and the files still agree."""
+    first, _second = cases
+    before = CaseEvent.objects.count()
+    done, written, errors = threading.Event(), [], []
+
+    def writer():
+        try:
+            while not done.is_set():
+                with transaction.atomic():
+                    CaseEvent.objects.record(
+                        complaint=first, kind=CaseEvent.Kind.NOTE, actor=None, reason="Busy."
+                    )
+                written.append(1)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        while len(written) < 5:  # the writer is under way before the backup starts
+            time.sleep(0.01)
+        archive = backup_to(tmp_path / "backups")
+    finally:
+        done.set()
+        thread.join(timeout=30)
+    assert errors == []
+
+    counted = manifest_of(archive)["tables"]["complaints_caseevent"]
+    assert before < counted < CaseEvent.objects.count()
+    out, err, code = run("restore_check", archive)
+    assert code == 0, out
 
 
 @db
