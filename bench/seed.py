@@ -1475,6 +1475,7 @@ class _Seeder:
         self.k_id, self.k_ref, self.k_customer, self.k_updated = (
             names.index(n) for n in ("id", "reference", "customer_id", "updated_at")
         )
+        self.k_count, self.k_head = (names.index(n) for n in ("history_count", "history_head"))
         self._dt_field = Complaint._meta.get_field("first_made_at")
         self._json_field = CaseEvent._meta.get_field("extra")
         self._words: dict[datetime, str] = {}
@@ -1740,7 +1741,6 @@ class _Seeder:
         ref = f"CMP-{t.year}-{self.number_next(f'CMP-{t.year}'):06d}"
         row = t.row.copy()
         row[self.k_id], row[self.k_ref], row[self.k_customer] = cid, ref, cust_id
-        tables["complaint"].rows.append(tuple(row))
         fcr = ""
         if t.formal:
             fcr = f"FCR-{t.formal_year}-{self.number_next(f'FCR-{t.formal_year}'):04d}"
@@ -1813,10 +1813,17 @@ class _Seeder:
             )
         for kind, due_db in t.alarms:
             tables["alarm"].rows.append((tables["alarm"].ids(1), cid, kind, due_db))
-        self.history_copy(t, v, cid=cid, fcr=fcr, user=(user_id, name), ids=ids)
+        # The chain's head goes on the complaint, as CaseEvent.objects.record leaves it.
+        row[self.k_count], row[self.k_head] = self.history_copy(
+            t, v, cid=cid, fcr=fcr, user=(user_id, name), ids=ids
+        )
+        tables["complaint"].rows.append(tuple(row))
 
-    def history_copy(self, t: _Template, v: _Variant, *, cid, fcr, user, ids) -> None:
-        """Chain the complaint's history rows with the project's own event_hash."""
+    def history_copy(self, t: _Template, v: _Variant, *, cid, fcr, user, ids) -> tuple[int, str]:
+        """Chain the complaint's history rows with the project's own event_hash.
+
+        Returns the chain's head: the number of events and the last one's hash.
+        """
         from complaints.services.history import event_hash
 
         table = self.tables["event"]
@@ -1869,6 +1876,7 @@ class _Seeder:
                 )
             )
             prev, eid = digest, eid + 1
+        return len(v.events), prev
 
     def sequences_reset(self) -> None:
         from django.core.management.color import no_style

@@ -336,6 +336,7 @@ def seed_reuse(total: int, due: int) -> Seed | None:
     """
     from django.db import connection, transaction
 
+    from complaints.append_only import history_unlocked
     from complaints.models import AlarmKind, CaseEvent, Complaint, DeadlineAlarm, StaffAlert
 
     if Complaint.objects.count() != total:
@@ -352,10 +353,24 @@ def seed_reuse(total: int, due: int) -> Seed | None:
         fired.update(response_overdue_at=None)
         DeadlineAlarm.objects.bulk_create(rearm, batch_size=5000)
         StaffAlert.objects.filter(kind=AlarmKind.RESPONSE_OVERDUE).delete()
-        with connection.cursor() as cur:
-            # The history refuses deletes through the ORM; these rows are the bench's own.
-            table = connection.ops.quote_name(CaseEvent._meta.db_table)
-            cur.execute(f"DELETE FROM {table} WHERE kind = %s", [CaseEvent.Kind.CLOCK])  # noqa: S608
+        # The history is append-only, in the ORM and in the database (triggers); these rows
+        # are the bench's own, the last of each fired complaint's history: remove them
+        # through the sanctioned unlock and move each head back to the event before.
+        events = connection.ops.quote_name(CaseEvent._meta.db_table)
+        complaints = connection.ops.quote_name(Complaint._meta.db_table)
+        with history_unlocked(), connection.cursor() as cur:
+            cur.execute(f"DELETE FROM {events} WHERE kind = %s", [CaseEvent.Kind.CLOCK])  # noqa: S608
+            # Only the fired complaints have a history in this seed (history_count > 0).
+            rows = f"FROM {events} e WHERE e.complaint_id = {complaints}.id"
+            cur.execute(
+                f"UPDATE {complaints} SET (history_count, history_head) ="  # noqa: S608
+                f" (SELECT e.seq, e.hash {rows} ORDER BY e.seq DESC LIMIT 1)"
+                f" WHERE history_count > 0 AND EXISTS (SELECT 1 {rows})"
+            )
+            cur.execute(
+                f"UPDATE {complaints} SET history_count = 0, history_head = ''"  # noqa: S608
+                f" WHERE history_count > 0 AND NOT EXISTS (SELECT 1 {rows})"
+            )
     return Seed(
         complaints=total,
         due=due,

@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+from django.db.models.signals import post_migrate
 
 
 class ComplaintsConfig(AppConfig):
@@ -6,7 +8,19 @@ class ComplaintsConfig(AppConfig):
     verbose_name = "Complaints"
 
     def ready(self):
+        from complaints.append_only import (
+            guards_reinstall_on_post_migrate,
+            sqlite_function_register,
+        )
         from complaints.signals import outbox_message_queued
         from complaints.tasks import outbox_enqueue
 
         outbox_message_queued.connect(outbox_enqueue, dispatch_uid="complaints.outbox_enqueue")
+        connection_created.connect(
+            sqlite_function_register, dispatch_uid="complaints.sqlite_function_register"
+        )
+        post_migrate.connect(
+            guards_reinstall_on_post_migrate,
+            sender=self,
+            dispatch_uid="complaints.guards_reinstall",
+        )

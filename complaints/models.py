@@ -42,6 +42,9 @@ class ClosureReason(models.TextChoices):
     FINAL_PROPOSITION = "final_proposition", _("Final proposition sent after formal review")
 
 
+HISTORY_HEAD_FIELDS = frozenset({"history_count", "history_head"})
+
+
 class ComplaintQuerySet(models.QuerySet):
     """Complaints are never hard-deleted: bulk delete is refused."""
 
@@ -220,6 +223,24 @@ class Complaint(models.Model):
         ),
     )
 
+    # The head of the history's hash chain, written only by CaseEvent.objects.record in the
+    # transaction of each event: verify_history compares the chain with it, so a cut tail
+    # (or a whole history gone) shows. Never saved by Complaint.save().
+    history_count = models.PositiveIntegerField(
+        _("events in the history"),
+        default=0,
+        editable=False,
+        help_text=_("The position (seq) of the last event recorded."),
+    )
+    history_head = models.CharField(
+        _("last event's hash"),
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_("The hash of the last event recorded; empty before the first."),
+    )
+
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ComplaintQuerySet.as_manager()
@@ -279,6 +300,22 @@ class Complaint(models.Model):
     def __str__(self):
         return f"{self.reference}: {self.subject}"
 
+    def save(self, **kwargs):
+        """Save the complaint; never its history head, which record() alone writes."""
+        if not self._state.adding and not kwargs.get("force_insert"):
+            # A copy loaded before an event was recorded elsewhere must not put back the
+            # head it read: an UPDATE of the other columns only.
+            names = kwargs.get("update_fields")
+            if names is None:
+                deferred = self.get_deferred_fields()
+                names = [
+                    f.name
+                    for f in self._meta.concrete_fields
+                    if not f.primary_key and f.attname not in deferred
+                ]
+            kwargs["update_fields"] = [n for n in names if n not in HISTORY_HEAD_FIELDS]
+        super().save(**kwargs)
+
     def delete(self, *args, **kwargs):
         raise PermissionError("Complaints are never deleted; close them instead.")
 
@@ -327,20 +364,17 @@ class CaseEventManager(models.Manager.from_queryset(CaseEventQuerySet)):
             at = timezone.make_aware(at)
         with transaction.atomic():
             # One writer at a time per complaint, so two events never claim the same place
-            # in the chain (the unique (complaint, seq) constraint is the backstop).
-            list(
+            # in the chain (the unique (complaint, seq) constraint is the backstop). The
+            # chain goes on from the head stored on the complaint, not from the last row
+            # found: rows cut from the end leave a gap before the new event, never a seam.
+            count, prev_hash = (
                 Complaint.objects.select_for_update(of=("self",))
                 .filter(pk=complaint.pk)
                 .order_by()
-                .values_list("pk", flat=True)
+                .values_list("history_count", "history_head")
+                .get()
             )
-            last = (
-                self.filter(complaint_id=complaint.pk)
-                .order_by("-seq")
-                .values_list("seq", "hash")
-                .first()
-            )
-            seq, prev_hash = (last[0] + 1, last[1]) if last else (1, "")
+            seq = count + 1
             event = self.model(
                 complaint=complaint,
                 seq=seq,
@@ -357,6 +391,10 @@ class CaseEventManager(models.Manager.from_queryset(CaseEventQuerySet)):
             )
             event.hash = event_hash(event)
             event.save(force_insert=True)
+            Complaint.objects.filter(pk=complaint.pk).update(
+                history_count=seq, history_head=event.hash
+            )
+        complaint.history_count, complaint.history_head = seq, event.hash
         return event
 
 

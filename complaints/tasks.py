@@ -1,5 +1,6 @@
 """Celery tasks: thin wrappers that call one service each. Schedules: config/schedule.py."""
 
+import json
 import logging
 
 from celery import shared_task
@@ -8,6 +9,7 @@ from django.utils import timezone
 from complaints.inbound.imap import imap_poll_from_settings
 from complaints.services.enforcement import deadlines_sweep, sweep_seconds_budget
 from complaints.services.heartbeat import heartbeat_record
+from complaints.services.history_checkpoint import history_checkpoint_write
 from complaints.services.outbox import outbox_deliver, outbox_due_ids
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,14 @@ def imap_poll():
     """File unread mail from the complaints IMAP mailbox (COP-05); nothing when unset."""
     for result in imap_poll_from_settings():
         logger.info("%s", result)
+
+
+@shared_task(name="complaints.tasks.history_checkpoint", ignore_result=True)
+def history_checkpoint():
+    """Append today's checkpoint of every case's history head (once a day; later runs skip)."""
+    checkpoint = history_checkpoint_write(now=timezone.now())
+    if checkpoint.written:
+        logger.info("history checkpoint %s", json.dumps(checkpoint.record, sort_keys=True))
 
 
 def outbox_enqueue(sender, *, message_id: int, **kwargs):

@@ -39,6 +39,14 @@ def beat_schedule() -> dict:
             "task": "complaints.tasks.imap_poll",
             "schedule": settings.REDRESS_IMAP_SECONDS,
         },
+        # A checkpoint of every case's history head, outside the database, so that a
+        # complaint deleted with its whole history is caught (verify_history --checkpoint).
+        # Hourly, but it writes once a date: a day's checkpoint is taken within an hour of
+        # midnight, or of beat starting, and a run missed while beat was down is caught up.
+        "history-checkpoint": {
+            "task": "complaints.tasks.history_checkpoint",
+            "schedule": 3600.0,
+        },
         # UK GDPR retention: personal data is anonymised years after the last closure, so a
         # day late is immaterial; daily keeps each run small and a missed one is caught up.
         "retention-sweep": {

@@ -18,7 +18,10 @@ hex) of the UTF-8 bytes of this canonical JSON (``json.dumps`` with ``sort_keys=
      "prev_hash": <string>}
 
 Changing a row's content breaks its own hash; rewriting its hash too breaks the next row's
-``prev_hash``; deleting a row leaves a gap in ``seq``.
+``prev_hash``; deleting a row leaves a gap in ``seq``. The complaint keeps the chain's head
+(``history_count``, the last ``seq``, and ``history_head``, its ``hash``), written in the same
+transaction as each event: deleting the last rows, or all of them, or rewriting the last row
+with a fresh hash, leaves a chain that no longer reaches the head.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import attrgetter
 
 from complaints.models import CaseEvent, Complaint
 
@@ -66,36 +71,33 @@ def event_hash(event) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a complaint's history."""
+    """One thing wrong with a complaint's history (event_id and seq empty for the whole case)."""
 
     complaint_id: int
     complaint_reference: str
-    event_id: int
-    seq: int
+    event_id: int | None
+    seq: int | None
     message: str
 
     def __str__(self) -> str:
+        if self.event_id is None:
+            return f"{self.complaint_reference}: {self.message}"
         return f"{self.complaint_reference}: event {self.event_id} (#{self.seq}): {self.message}"
 
 
-def history_verify(*, complaint_ids=None) -> list[Problem]:
-    """Walk each complaint's chain in order and return every altered row, broken link or gap."""
-    events = CaseEvent.objects.order_by("complaint_id", "seq")
-    if complaint_ids is not None:
-        events = events.filter(complaint_id__in=list(complaint_ids))
+def _span(first: int, last: int) -> str:
+    return f"#{first}" if first == last else f"#{first} to #{last}"
 
-    found: list[tuple[int, int, int, str]] = []
-    current, expected_seq, previous_hash = None, 1, ""
-    for event in events.iterator(chunk_size=CHUNK_SIZE):
-        if event.complaint_id != current:
-            current, expected_seq, previous_hash = event.complaint_id, 1, ""
 
+def _chain_problems(events, found: list, *, head_seq: int = 0) -> tuple[int, str | None]:
+    """Check one complaint's events, in seq order; return the last seq and #head_seq's hash."""
+    expected_seq, previous_hash, hash_at_head = 1, "", None
+    for event in events:
         messages = []
         if event.seq > expected_seq:
-            missing = f"#{expected_seq}"
-            if event.seq > expected_seq + 1:
-                missing += f" to #{event.seq - 1}"
-            messages.append(f"gap in the history: {missing} missing (deleted)")
+            messages.append(
+                f"gap in the history: {_span(expected_seq, event.seq - 1)} missing (deleted)"
+            )
         elif event.seq < expected_seq:
             messages.append(f"position #{event.seq} is used twice")
         elif event.prev_hash != previous_hash:
@@ -104,10 +106,72 @@ def history_verify(*, complaint_ids=None) -> list[Problem]:
             messages.append("content does not match its hash (the row was altered)")
         found.extend((event.complaint_id, event.pk, event.seq, m) for m in messages)
         expected_seq, previous_hash = event.seq + 1, event.hash
+        if event.seq == head_seq:
+            hash_at_head = event.hash
+    return expected_seq - 1, hash_at_head
 
-    references = dict(
-        Complaint.objects.filter(pk__in={f[0] for f in found}).values_list("pk", "reference")
+
+def _head_problem(count: int, head: str, last_seq: int, hash_at: str | None) -> str | None:
+    """Compare the head stored on a complaint with its chain as read."""
+    if count == 0 or (last_seq > count and hash_at is None):
+        # No head yet; or #count is missing before later events: a gap already reported.
+        return None
+    if last_seq == 0:
+        return f"all {count} events of the history are missing (deleted)"
+    if last_seq < count:
+        return (
+            f"the history ends at #{last_seq} but {count} events were recorded: "
+            f"{_span(last_seq + 1, count)} missing (cut from the end)"
+        )
+    if hash_at != head:
+        return (
+            f"event #{count} is not the last event recorded on the case "
+            "(its hash differs from the case's head: the history was rewritten)"
+        )
+    return None
+
+
+def history_verify(*, complaint_ids=None) -> list[Problem]:
+    """Walk each complaint's chain and compare it with the head stored on the complaint.
+
+    Returns every altered row, broken link and gap, and every history cut short or gone
+    (fewer events than the complaint records, or a last hash that is not its head).
+    """
+    heads = Complaint.objects.order_by("pk").values_list(
+        "pk", "reference", "history_count", "history_head"
     )
+    events = CaseEvent.objects.order_by("complaint_id", "seq")
+    if complaint_ids is not None:
+        complaint_ids = list(complaint_ids)
+        heads = heads.filter(pk__in=complaint_ids)
+        events = events.filter(complaint_id__in=complaint_ids)
+
+    # The heads are read first: history only grows, so events read after them hold at
+    # least the event each head names, even while new events are being recorded.
+    heads = heads.iterator(chunk_size=CHUNK_SIZE)
+    head = next(heads, None)
+    groups = groupby(events.iterator(chunk_size=CHUNK_SIZE), key=attrgetter("complaint_id"))
+    group = next(groups, None)
+    found: list[tuple[int, int | None, int | None, str]] = []
+    references: dict[int, str] = {}
+    while head is not None or group is not None:
+        if group is not None and (head is None or group[0] < head[0]):
+            _chain_problems(group[1], found)  # a complaint created after the heads were read
+            group = next(groups, None)
+            continue
+        pk, reference, count, last_hash = head
+        references[pk] = reference
+        last_seq, hash_at = 0, None
+        if group is not None and group[0] == pk:
+            last_seq, hash_at = _chain_problems(group[1], found, head_seq=count)
+            group = next(groups, None)
+        message = _head_problem(count, last_hash, last_seq, hash_at)
+        if message:
+            found.append((pk, None, None, message))
+        head = next(heads, None)
+
+    missing = {f[0] for f in found} - references.keys()
+    references.update(Complaint.objects.filter(pk__in=missing).values_list("pk", "reference"))
     return [
         Problem(
             complaint_id=complaint_id,

@@ -198,6 +198,11 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Where the daily checkpoint of the case history is appended (checkpoints.jsonl and its
+# heads files): point it at storage the application cannot rewrite (README, Reliability).
+REDRESS_HISTORY_CHECKPOINT_DIR = Path(
+    env("REDRESS_HISTORY_CHECKPOINT_DIR", default=str(VAR_DIR / "history-checkpoints"))
+)
 # Seconds between beat heartbeats (proves worker and beat are alive).
 REDRESS_HEARTBEAT_SECONDS = env.float("REDRESS_HEARTBEAT_SECONDS", default=60.0)
 

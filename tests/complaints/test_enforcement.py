@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
 
+from complaints.append_only import history_unlocked
 from complaints.domain.lifecycle import Status
 from complaints.models import (
     AlarmKind,
@@ -457,17 +457,12 @@ def test_one_sweep_after_months_of_downtime_matches_daily_sweeps(django_db_block
 
     for model in (StaffAlert, OutboxMessage, Notice, Attachment, DeadlineAlarm):
         model.objects.all()._raw_delete(model.objects.db)
-    # The history is append-only in PostgreSQL (a trigger): start afresh as the table owner,
-    # inside this test's transaction only, after running the deferred foreign-key checks.
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("ALTER TABLE complaints_caseevent DISABLE TRIGGER caseevent_append_only")
+    # The database refuses to delete history and complaints (triggers): start afresh through
+    # the sanctioned unlock, inside this test's transaction only.
+    with history_unlocked():
         CaseEvent.objects.all()._raw_delete(CaseEvent.objects.db)
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE complaints_caseevent ENABLE TRIGGER caseevent_append_only")
-    Correspondence.objects.all()._raw_delete(Correspondence.objects.db)
-    Complaint.objects.all()._raw_delete(Complaint.objects.db)
+        Correspondence.objects.all()._raw_delete(Correspondence.objects.db)
+        Complaint.objects.all()._raw_delete(Complaint.objects.db)
 
     _scenario()
     sweep(london(2027, 9, 1))

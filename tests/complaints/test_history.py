@@ -10,8 +10,13 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+from complaints.append_only import (
+    guards_missing,
+    guards_reinstall_on_post_migrate,
+    history_unlocked,
+)
 from complaints.domain.lifecycle import Status
-from complaints.models import CaseEvent
+from complaints.models import CaseEvent, Complaint
 from complaints.services.history import event_canonical, event_hash, history_verify
 from complaints.services.transitions import complaint_transition
 from tests.accounts.factories import StaffUserFactory
@@ -19,9 +24,8 @@ from tests.complaints.factories import complaint_make
 
 LONDON = ZoneInfo("Europe/London")
 TABLE = CaseEvent._meta.db_table
-on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only"
-)
+COMPLAINTS = Complaint._meta.db_table
+on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own guard")
 
 
 def london(*args) -> datetime:
@@ -55,17 +59,12 @@ def history(agent):
 def tamper(sql: str, params) -> None:
     """Change the history behind the application's back, as someone with SQL access could.
 
-    On PostgreSQL the trigger refuses this, so the table owner disables it for this test's
-    transaction only (rolled back with the test); first the foreign-key checks Django defers
-    are run, because ALTER TABLE is refused while such checks are pending.
+    The triggers refuse this, so it goes through the sanctioned unlock: a flag on this
+    connection on SQLite; on PostgreSQL the table owner disables the triggers for this
+    test's transaction only (rolled back with the test).
     """
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER caseevent_append_only")
+    with history_unlocked(), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER caseevent_append_only")
 
 
 def verify_command(*args) -> tuple[str, int]:
@@ -178,7 +177,6 @@ def test_verify_names_an_unknown_reference():
         call_command("verify_history", "--complaint", "CMP-1", stdout=StringIO())
 
 
-@on_postgresql
 @pytest.mark.django_db
 def test_the_database_refuses_update_and_delete_of_history(history):
     """Even raw SQL, which bypasses the model's guards, cannot rewrite or remove history."""
@@ -188,7 +186,229 @@ def test_the_database_refuses_update_and_delete_of_history(history):
             cursor.execute(f"UPDATE {TABLE} SET reason = 'x' WHERE id = %s", [event.pk])
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         CaseEvent.objects.filter(pk=event.pk)._raw_delete(CaseEvent.objects.db)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TABLE} WHERE complaint_id = %s", [history.pk])
     assert history.events.get(seq=1).reason == event.reason
+    assert history_verify() == []
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_to_delete_a_complaint(history):
+    """A complaint is closed, never deleted: not even with its history removed first."""
+    with pytest.raises(DatabaseError, match="never deleted"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {COMPLAINTS} WHERE id = %s", [history.pk])
+    assert Complaint.objects.filter(pk=history.pk).exists()
+    with connection.cursor() as cursor:  # other changes to the complaint are ordinary
+        cursor.execute(f"UPDATE {COMPLAINTS} SET subject = 'x' WHERE id = %s", [history.pk])
+
+
+@pytest.mark.django_db
+def test_the_unlock_lasts_only_for_its_block(history):
+    with history_unlocked():
+        pass
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TABLE} WHERE complaint_id = %s", [history.pk])
+    assert guards_missing(connection) == []
+
+
+@on_sqlite
+@pytest.mark.django_db(transaction=True)
+def test_another_sqlite_client_cannot_delete_history_either():
+    """The sqlite3 shell has no unlock function, so its triggers refuse every UPDATE or DELETE."""
+    import sqlite3
+
+    complaint = complaint_make()
+    other = sqlite3.connect(connection.settings_dict["NAME"])
+    try:
+        for sql in (
+            f"DELETE FROM {TABLE}",
+            f"UPDATE {TABLE} SET reason = 'x'",
+            f"DELETE FROM {COMPLAINTS}",
+        ):
+            with pytest.raises(sqlite3.OperationalError, match="redress_history_unlocked"):
+                other.execute(sql)
+    finally:
+        other.close()
+    assert complaint.events.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_empties_the_database_past_the_triggers():
+    """Test databases and manage.py flush still work (DELETE on SQLite, TRUNCATE on PG)."""
+    complaint_make()
+    call_command("flush", interactive=False, verbosity=0)
+    assert not Complaint.objects.exists() and not CaseEvent.objects.exists()
+    complaint_make()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:  # the guard is back after it
+            cursor.execute(f"DELETE FROM {TABLE}")
+
+
+@pytest.mark.django_db
+def test_a_lost_trigger_is_reported_and_put_back_by_migrate(history):
+    """SQLite drops a table's triggers when a migration remakes it; migrate puts them back."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("DROP TRIGGER caseevent_append_only_delete")
+            lost = "caseevent_append_only_delete"
+        else:
+            cursor.execute("DROP TRIGGER complaint_never_deleted ON complaints_complaint")
+            lost = "complaint_never_deleted"
+    assert guards_missing(connection) == [lost]
+    out, status = verify_command()
+    assert status == 1
+    assert f"database: trigger {lost} is missing or disabled" in out
+
+    guards_reinstall_on_post_migrate(sender=None, using="default")
+    assert guards_missing(connection) == []
+    assert verify_command()[1] == 0
+
+
+@pytest.mark.django_db
+def test_the_last_event_deleted_is_reported_with_the_reference(history):
+    last = history.events.get(seq=4)
+    tamper(f"DELETE FROM {TABLE} WHERE id = %s", [last.pk])
+
+    (problem,) = history_verify()
+    assert (problem.complaint_id, problem.event_id, problem.seq) == (history.pk, None, None)
+    assert str(problem) == (
+        f"{history.reference}: the history ends at #3 but 4 events were recorded: "
+        "#4 missing (cut from the end)"
+    )
+    out, status = verify_command("--complaint", history.reference)
+    assert (out, status) == (str(problem) + "\n", 1)
+
+
+@pytest.mark.django_db
+def test_several_last_events_deleted_are_reported(history):
+    tamper(f"DELETE FROM {TABLE} WHERE complaint_id = %s AND seq >= 2", [history.pk])
+
+    (problem,) = history_verify()
+    assert problem.message.endswith("#2 to #4 missing (cut from the end)")
+
+
+@pytest.mark.django_db
+def test_every_event_of_a_case_deleted_is_reported(history):
+    other = complaint_make()
+    tamper(f"DELETE FROM {TABLE} WHERE complaint_id = %s", [history.pk])
+
+    out, status = verify_command()
+    assert status == 1
+    assert out == f"{history.reference}: all 4 events of the history are missing (deleted)\n"
+    assert verify_command("--complaint", other.reference)[1] == 0
+
+
+@pytest.mark.django_db
+def test_the_last_row_rewritten_with_a_fresh_hash_is_reported(history):
+    """No event follows the last one to break a link, but the head on the case differs."""
+    last = history.events.get(seq=4)
+    last.reason = "Nothing happened."
+    tamper(
+        f"UPDATE {TABLE} SET reason = %s, hash = %s WHERE id = %s",
+        [last.reason, event_hash(last), last.pk],
+    )
+
+    (problem,) = history_verify()
+    assert problem.message.startswith("event #4 is not the last event recorded on the case")
+
+
+@pytest.mark.django_db
+def test_an_event_after_a_cut_tail_leaves_a_gap_not_a_seam(history, agent):
+    """The chain goes on from the stored head, so a cut is not hidden by the next event."""
+    tamper(f"DELETE FROM {TABLE} WHERE complaint_id = %s AND seq = 4", [history.pk])
+    event = CaseEvent.objects.record(
+        complaint=history, kind=CaseEvent.Kind.NOTE, actor=agent, reason="Later."
+    )
+
+    assert event.seq == 5
+    (problem,) = history_verify()
+    assert (problem.event_id, problem.message) == (
+        event.pk,
+        "gap in the history: #4 missing (deleted)",
+    )
+
+
+@pytest.mark.django_db
+def test_events_recorded_while_verifying_are_no_problem(history, agent, monkeypatch):
+    """The heads are read before the events: history written in between only adds rows."""
+    from itertools import groupby
+
+    import complaints.services.history as module
+
+    def groupby_after_more_writes(iterable, key):
+        CaseEvent.objects.record(
+            complaint=Complaint.objects.get(pk=history.pk),
+            kind=CaseEvent.Kind.NOTE,
+            actor=agent,
+            reason="Written while the heads were being read.",
+        )
+        complaint_make()  # a case the heads never saw
+        return groupby(iterable, key)
+
+    monkeypatch.setattr(module, "groupby", groupby_after_more_writes)
+    assert history_verify() == []
+
+
+@pytest.mark.django_db
+def test_record_keeps_the_head_on_the_complaint(history, agent):
+    last = history.events.get(seq=4)
+    history.refresh_from_db()
+    assert (history.history_count, history.history_head) == (4, last.hash)
+
+    event = CaseEvent.objects.record(
+        complaint=history, kind=CaseEvent.Kind.NOTE, actor=agent, reason="More."
+    )
+    assert (history.history_count, history.history_head) == (5, event.hash)  # in memory too
+    history.refresh_from_db()
+    assert (history.history_count, history.history_head) == (5, event.hash)
+    assert event.prev_hash == last.hash
+
+
+@pytest.mark.django_db
+def test_a_stale_copy_saved_after_an_event_keeps_the_head(history, agent):
+    """Whole-row saves (clocks_save, transitions, the admin) never write the head back."""
+    stale = Complaint.objects.get(pk=history.pk)
+    fresh = Complaint.objects.get(pk=history.pk)
+    event = CaseEvent.objects.record(
+        complaint=fresh, kind=CaseEvent.Kind.NOTE, actor=agent, reason="Meanwhile."
+    )
+    stale.subject = "Changed by a form loaded earlier"
+    stale.save()
+    stale.save(update_fields=["subject", "history_count", "history_head"])
+    Complaint.objects.only("pk", "subject").get(pk=history.pk).save()
+
+    row = Complaint.objects.get(pk=history.pk)
+    assert (row.history_count, row.history_head) == (5, event.hash)
+    assert row.subject == "Changed by a form loaded earlier"
+    # A stale copy that goes through the status writer (a locked re-read, clocks_save).
+    complaint_transition(
+        complaint=stale, to=Status.CLOSED, actor=agent, reason="Closed.", closure_reason="withdrawn"
+    )
+    row.refresh_from_db()
+    closed = row.events.get(seq=6)
+    assert (row.history_count, row.history_head) == (6, closed.hash)
+    assert history_verify() == []
+
+
+@pytest.mark.django_db
+def test_the_migration_backfills_heads_in_one_statement(history):
+    """0016 fills history_count and history_head from the events already there."""
+    import importlib
+
+    migration = importlib.import_module("complaints.migrations.0016_history_head")
+    empty = complaint_make()
+    Complaint.objects.filter(pk=empty.pk).update(history_count=0, history_head="")
+    tamper(f"DELETE FROM {TABLE} WHERE complaint_id = %s", [empty.pk])
+    Complaint.objects.update(history_count=0, history_head="")
+
+    with connection.cursor() as cursor:
+        cursor.execute(migration.HEADS_BACKFILL_SQL)
+    heads = dict(Complaint.objects.values_list("pk", "history_count"))
+    assert heads == {history.pk: 4, empty.pk: 0}
+    assert Complaint.objects.get(pk=history.pk).history_head == history.events.get(seq=4).hash
     assert history_verify() == []
 
 
@@ -222,4 +442,6 @@ def test_concurrent_events_on_one_complaint_make_one_unbroken_chain():
     events = list(complaint.events.order_by("seq"))
     assert [e.seq for e in events] == list(range(1, writers + 2))
     assert len({e.prev_hash for e in events}) == len(events)  # no two share a parent
+    complaint.refresh_from_db()
+    assert (complaint.history_count, complaint.history_head) == (writers + 1, events[-1].hash)
     assert history_verify() == []
