@@ -1,12 +1,16 @@
-"""Admin for users (email login, roles as groups) and customers."""
+"""Admin for users (email login, roles as groups), customers, integrations and API keys."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Customer, User
+from accounts.integrations import api_key_issue, api_key_revoke, integration_create
+from accounts.models import ApiKey, ApiScope, Customer, Integration, User
+from accounts.roles import STAFF_ROLES, Role
 from accounts.services import customers_matching
 from complaints.admin_base import CappedCountPaginator
 
@@ -122,4 +126,134 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # Customers own complaints, which are never deleted.
+        return False
+
+
+class IntegrationAddForm(forms.ModelForm):
+    """A new integration: its name and the staff role it acts as (fixed once created)."""
+
+    acting_role = forms.ChoiceField(
+        label=_("Acting staff role"),
+        choices=[(r.value, r.label) for r in Role if r in STAFF_ROLES],
+        help_text=_("Its department scoping and permissions are those of this role."),
+    )
+
+    class Meta:
+        model = Integration
+        fields = ("name",)
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if Integration.objects.filter(name__iexact=name).exists():
+            raise ValidationError(_("An integration with this name already exists."))
+        return name
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    can_delete = False
+    fields = ("prefix", "label", "scopes", "expires_at", "revoked_at", "last_used_at")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    list_display = ("name", "role", "user", "created_at")
+    readonly_fields = ("role", "user", "created_at", "created_by")
+    inlines = (ApiKeyInline,)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = IntegrationAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        created = integration_create(
+            name=form.cleaned_data["name"], role=form.cleaned_data["acting_role"], by=request.user
+        )
+        obj.pk, obj.user, obj.role = created.pk, created.user, created.role
+        obj._state.adding = False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # keys are revoked; the record of who used the API stays
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    key_scopes = forms.MultipleChoiceField(
+        label=_("Scopes"),
+        choices=ApiScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[ApiScope.READ],
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("integration", "label", "expires_at")
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at is not None and expires_at <= timezone.now():
+            raise ValidationError(_("The expiry must be in the future."))
+        return expires_at
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "integration", "scopes", "expires_at", "revoked_at", "last_used_at")
+    list_filter = ("integration",)
+    readonly_fields = (
+        "integration",
+        "prefix",
+        "scopes",
+        "created_at",
+        "created_by",
+        "expires_at",
+        "revoked_at",
+        "revoked_by",
+        "last_used_at",
+    )
+    actions = ("revoke",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        issued = api_key_issue(
+            integration=form.cleaned_data["integration"],
+            scopes=form.cleaned_data["key_scopes"],
+            expires_at=form.cleaned_data["expires_at"],
+            label=form.cleaned_data["label"],
+            by=request.user,
+        )
+        obj.pk = issued.key.pk
+        obj._state.adding = False
+        messages.warning(
+            request,
+            _("The new key, shown this once (copy it now; only its hash is kept): %(key)s")
+            % {"key": issued.plaintext},
+        )
+
+    @admin.action(description=_("Revoke the selected keys now"), permissions=["change"])
+    def revoke(self, request, queryset):
+        done = sum(api_key_revoke(key=key, by=request.user) for key in queryset)
+        self.message_user(request, _("%(n)d key(s) revoked.") % {"n": done})
+
+    def has_delete_permission(self, request, obj=None):
         return False

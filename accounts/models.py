@@ -190,3 +190,99 @@ class Customer(models.Model):
                     )
                 }
             )
+
+
+class ApiScope(models.TextChoices):
+    """What an API key may do (issue 14): read, write, and the senior managers' formal work."""
+
+    READ = "read", _("Read complaints, customers, letters and formal cases")
+    WRITE = "write", _("File complaints and take the desk's actions")
+    FORMAL = "formal", _("Senior managers' actions on formal cases")
+
+
+class Integration(models.Model):
+    """A system that reaches Redress through the API (a CRM, billing, telephony).
+
+    It acts through its own staff user, which holds the integration's role: department
+    scoping and permissions apply to it exactly as to a person with that role, and every
+    write it makes is in the case history under its name. That user has no usable password
+    and cannot sign in to the desk.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    user = models.OneToOneField(
+        User,
+        verbose_name=_("acting staff user"),
+        on_delete=models.PROTECT,
+        related_name="integration",
+        editable=False,
+    )
+    role = models.CharField(_("acting staff role"), max_length=30, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("integration")
+        verbose_name_plural = _("integrations")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ApiKey(models.Model):
+    """One key of an integration: stored as a SHA-256 of its secret, shown once when issued.
+
+    A key is ``rdk_<prefix>_<secret>``; the prefix finds the row, the secret is compared
+    by its hash. Keys are revoked, never deleted, so the record of who used the API stays.
+    """
+
+    integration = models.ForeignKey(
+        Integration, verbose_name=_("integration"), on_delete=models.PROTECT, related_name="keys"
+    )
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(_("hash of the secret"), max_length=64, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        User,
+        verbose_name=_("revoked by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"rdk_{self.prefix}_… ({self.integration})"
+
+    def usable_at(self, now) -> bool:
+        """Whether the key works at `now`: not revoked, not expired."""
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
