@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "complaints",
     "escalation",
@@ -311,6 +314,64 @@ REDRESS_TEXT_LIMIT = env.int("REDRESS_TEXT_LIMIT", default=20_000)
 # Largest email and attachment kept, in bytes.
 REDRESS_MAX_EMAIL_BYTES = env.int("REDRESS_MAX_EMAIL_BYTES", default=25 * 1024 * 1024)
 REDRESS_MAX_ATTACHMENT_BYTES = env.int("REDRESS_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
+
+# --- The cache: rate limits of the API, shared by every process -------------------------
+# A file cache in var/ on the embedded default (shared by the processes of one machine);
+# Redis in production (REDRESS_CACHE_URL, else the broker's Redis), shared by every host.
+_CACHE_DEFAULT = f"filecache://{VAR_DIR / 'cache'}"
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    _CACHE_DEFAULT = CELERY_BROKER_URL
+CACHES = {"default": env.cache_url("REDRESS_CACHE_URL", default=_CACHE_DEFAULT)}
+
+# --- The REST API (issue 14): complaints/api/ ----------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["complaints.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["complaints.api.permissions.HasScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "complaints.api.throttles.KeyRateThrottle",
+        "complaints.api.throttles.AddressRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env("REDRESS_API_KEY_RATE", default="600/min"),
+        "api_address": env("REDRESS_API_ADDRESS_RATE", default="1200/min"),
+    },
+    "EXCEPTION_HANDLER": "complaints.api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Redress API",
+    "DESCRIPTION": (
+        "Complaints, their clocks and the staff actions of the desk, for a CRM or other "
+        "system. Every write appears in the case history under the integration's name."
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Webhooks (issue 14): complaints/webhooks/ ---------------------------------------------
+# Targets on loopback, link-local or private addresses are refused unless this is on (tests
+# run a receiver on 127.0.0.1); production also refuses anything but https://.
+REDRESS_WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool(
+    "REDRESS_WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False
+)
+REDRESS_WEBHOOK_REQUIRE_HTTPS = env.bool("REDRESS_WEBHOOK_REQUIRE_HTTPS", default=False)
+REDRESS_WEBHOOK_SECONDS = env.float("REDRESS_WEBHOOK_SECONDS", default=30.0)
+REDRESS_WEBHOOK_TIMEOUT_SECONDS = env.float("REDRESS_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+REDRESS_WEBHOOK_MAX_ATTEMPTS = env.int("REDRESS_WEBHOOK_MAX_ATTEMPTS", default=10)
+# A subscription whose deliveries failed this many times in a row is disabled, and
+# managers are alerted.
+REDRESS_WEBHOOK_DISABLE_AFTER = env.int("REDRESS_WEBHOOK_DISABLE_AFTER", default=20)
 
 # --- Content-Security-Policy (django-csp) -------------------------------------------------
 # Everything the pages use is our own: scripts and styles come only from files under

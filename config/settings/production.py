@@ -39,3 +39,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Webhooks go only to https:// targets in production.
+REDRESS_WEBHOOK_REQUIRE_HTTPS = env.bool("REDRESS_WEBHOOK_REQUIRE_HTTPS", default=True)

@@ -23,3 +23,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per test run, so that runs side by side never share a database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
+# Each test process keeps its own cache (rate limits), so tests side by side never share
+# counts; a test that needs the shared cache says so.
+CACHES = {
+    "default": env.cache_url(
+        "REDRESS_TEST_CACHE_URL", default="locmemcache://redress-tests"
+    )
+}
