@@ -240,3 +240,109 @@ def clocks_save(complaint, *, bump_version: bool = True, alarms: dict | None = N
     complaint.save()
     alarms_sync(complaint, existing=alarms)
     return changed
+
+
+@dataclass(frozen=True)
+class ExplainedClock:
+    """One clock of a complaint: its rule, the stored moment it falls due, and how."""
+
+    rule: str
+    due_at: datetime | None
+    explanation: str
+
+
+def complaint_clocks_explained(complaint) -> list[ExplainedClock]:
+    """Return every clock of `complaint` with a plain-English line saying how it was worked out.
+
+    The same lines for `manage.py clocks --complaint` and the API's complaint read.
+    """
+    cal = calendar()
+    policy = deadlines.policy_by_key(complaint.policy_key)
+    contracted = complaint.contracted_response_working_days
+
+    def local(value):
+        return value.astimezone(cal.tz).strftime("%a %d %b %Y %H:%M") if value else "-"
+
+    lines = [
+        (
+            "response_due",
+            deadlines.explain(
+                "response_due",
+                complaint.first_made_at,
+                calendar=cal,
+                policy=policy,
+                contracted_working_days=contracted,
+            ),
+        ),
+        (
+            "resolution_target",
+            deadlines.explain(
+                "resolution_target", complaint.first_made_at, calendar=cal, policy=policy
+            ),
+        ),
+    ]
+    if complaint.progress_update_due_at:
+        lines.append(
+            (
+                "progress_update",
+                "next progress update to the customer due "
+                f"{local(complaint.progress_update_due_at)} "
+                f"(every {policy.progress_update_working_days} working days, COP-13)",
+            )
+        )
+    if complaint.auto_close_at:
+        lines.append(
+            (
+                "auto_close",
+                deadlines.explain(
+                    "auto_close",
+                    complaint.responded_at,
+                    complaint.resolution_actioned_at,
+                    calendar=cal,
+                    policy=policy,
+                ),
+            )
+        )
+    else:
+        lines.append(
+            (
+                "auto_close",
+                "not running: it starts when our response is sent and any resolution "
+                "is actioned (COP-10)",
+            )
+        )
+    lines.append(
+        (
+            "adr_eligible",
+            deadlines.explain("adr_eligible", complaint.first_made_at, calendar=cal, policy=policy),
+        )
+    )
+    lines.append(
+        (
+            "osc_deadline",
+            deadlines.explain(
+                "osc_deadline",
+                complaint.first_made_at,
+                complaint.deadlock_letter_received_at,
+                calendar=cal,
+                policy=policy,
+            ),
+        )
+    )
+    lines.append(
+        (
+            "osc_warning",
+            f"customer warned {local(complaint.osc_warning_at)}, "
+            f"{policy.osc_warning_days} days before the referral deadline (COP-18)",
+        )
+    )
+    due = {
+        "response_due": complaint.response_due_at,
+        "resolution_target": complaint.resolution_target_at,
+        "progress_update": complaint.progress_update_due_at,
+        "auto_close": complaint.auto_close_at,
+        "adr_eligible": complaint.adr_eligible_at,
+        "osc_deadline": complaint.osc_deadline_at,
+        "osc_warning": complaint.osc_warning_at,
+    }
+    return [ExplainedClock(rule, due[rule], text) for rule, text in lines]

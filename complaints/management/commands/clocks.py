@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from complaints.clocks import calendar, policy_for_new_complaint
+from complaints.clocks import calendar, complaint_clocks_explained, policy_for_new_complaint
 from complaints.domain import deadlines
 from complaints.models import Complaint
 
@@ -82,91 +82,10 @@ class Command(BaseCommand):
             )
         except Complaint.DoesNotExist as exc:
             raise _usage_error(f"No complaint has the reference '{reference}'.") from exc
-        cal = calendar()
         policy = deadlines.policy_by_key(complaint.policy_key)
-        contracted = complaint.contracted_response_working_days
-
-        def local(value):
-            return value.astimezone(cal.tz).strftime("%a %d %b %Y %H:%M") if value else "-"
-
         self.stdout.write(
             f"{complaint.reference} ({complaint.get_status_display()}), "
             f"policy {policy.key}: {policy.name}"
         )
-        lines = [
-            (
-                "response_due",
-                deadlines.explain(
-                    "response_due",
-                    complaint.first_made_at,
-                    calendar=cal,
-                    policy=policy,
-                    contracted_working_days=contracted,
-                ),
-            ),
-            (
-                "resolution_target",
-                deadlines.explain(
-                    "resolution_target", complaint.first_made_at, calendar=cal, policy=policy
-                ),
-            ),
-        ]
-        if complaint.progress_update_due_at:
-            lines.append(
-                (
-                    "progress_update",
-                    "next progress update to the customer due "
-                    f"{local(complaint.progress_update_due_at)} "
-                    f"(every {policy.progress_update_working_days} working days, COP-13)",
-                )
-            )
-        if complaint.auto_close_at:
-            lines.append(
-                (
-                    "auto_close",
-                    deadlines.explain(
-                        "auto_close",
-                        complaint.responded_at,
-                        complaint.resolution_actioned_at,
-                        calendar=cal,
-                        policy=policy,
-                    ),
-                )
-            )
-        else:
-            lines.append(
-                (
-                    "auto_close",
-                    "not running: it starts when our response is sent and any resolution "
-                    "is actioned (COP-10)",
-                )
-            )
-        lines.append(
-            (
-                "adr_eligible",
-                deadlines.explain(
-                    "adr_eligible", complaint.first_made_at, calendar=cal, policy=policy
-                ),
-            )
-        )
-        lines.append(
-            (
-                "osc_deadline",
-                deadlines.explain(
-                    "osc_deadline",
-                    complaint.first_made_at,
-                    complaint.deadlock_letter_received_at,
-                    calendar=cal,
-                    policy=policy,
-                ),
-            )
-        )
-        lines.append(
-            (
-                "osc_warning",
-                f"customer warned {local(complaint.osc_warning_at)}, "
-                f"{policy.osc_warning_days} days before the referral deadline (COP-18)",
-            )
-        )
-        for name, text in lines:
-            self.stdout.write(f"{name}: {text}")
+        for clock in complaint_clocks_explained(complaint):
+            self.stdout.write(f"{clock.rule}: {clock.explanation}")
