@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.decorators import staff_required
 from complaints.models import Attachment
-from complaints.selectors import heartbeat_latest
+from complaints.selectors import complaints_visible_to, heartbeat_latest
 
 
 @require_GET
@@ -26,10 +26,16 @@ def healthz(request):
 @require_GET
 @staff_required
 def attachment_download(request, pk: int):
-    """Let staff who may view attachments download one (letters, scans, reports)."""
+    """Let staff who may view attachments download one of a case they may see.
+
+    The department scoping of the desk (complaints_visible_to) applies to files as to
+    cases: a file of another department's case is a 404, whatever its number.
+    """
     if not request.user.has_perm("complaints.view_attachment"):
         raise PermissionDenied
-    attachment = get_object_or_404(Attachment, pk=pk)
+    attachment = get_object_or_404(
+        Attachment, pk=pk, complaint__in=complaints_visible_to(request.user)
+    )
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:

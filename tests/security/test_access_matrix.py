@@ -66,11 +66,14 @@ MATRIX = {
     "complaints:complaint-escalate": {**OWN_CASE, "customer_a": "away"},
     "complaints:complaint-deadlock": OWN_CASE,
     "complaints:complaint-file": OWN_CASE,
+    # A file of a case the member of staff may see: the world's case is a technical-support
+    # formal complaint, not the accounts department's to see.
     "complaints:staff-attachment-download": {
         "anonymous": "login",
         "customer_a": "login",
         "customer_b": "login",
         **dict.fromkeys(STAFF, 200),
+        "accounts_agent": 404,
     },
     "accounts:signup": PUBLIC,
     "accounts:login": {"anonymous": 200, **dict.fromkeys(ACTORS[1:], "away")},
