@@ -286,3 +286,34 @@ class ApiKey(models.Model):
     def usable_at(self, now) -> bool:
         """Whether the key works at `now`: not revoked, not expired."""
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a create sent with an ``Idempotency-Key`` (issue 14).
+
+    The same integration sending the same key and body again gets this answer back; the
+    same key with another body is refused. Written in the create's own transaction, so a
+    create that failed leaves no record and may be sent again.
+    """
+
+    integration = models.ForeignKey(
+        Integration, verbose_name=_("integration"), on_delete=models.PROTECT, related_name="+"
+    )
+    key = models.CharField(_("idempotency key"), max_length=255)
+    request_hash = models.CharField(_("request digest"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status"), null=True)
+    body = models.JSONField(_("response"), null=True)
+    location = models.CharField(_("location"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "key"], name="idempotency_integration_key_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.integration} {self.key}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -174,6 +175,53 @@ def customer_contact_change(*, customer: Customer, **fields) -> Customer:
     for field, value in fields.items():
         if field not in allowed:
             raise ValueError(f"{field} cannot be changed here.")
+        setattr(locked, field, value)
+    if locked.customer_type != CustomerType.BUSINESS:
+        locked.employee_count = None
+    locked.full_clean()
+    locked.save()
+    return locked
+
+
+STAFF_CHANGEABLE = (
+    "name",
+    "account_reference",
+    "email",
+    "phone",
+    "postal_address",
+    "preferred_contact_method",
+    "customer_type",
+    "employee_count",
+    "contract_reference",
+    "contracted_response_working_days",
+)
+
+
+@transaction.atomic
+def customer_details_change(*, customer: Customer, **fields) -> Customer:
+    """Change a customer record as staff (or an integration) may, validated (COP-03, COP-16).
+
+    A customer who signs in to the portal does so with their email address, and a complaint
+    is linked to their account by it: only they change it (on the portal). A new contracted
+    response time applies to complaints made from now on; each complaint keeps its own.
+    """
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    for field, value in fields.items():
+        if field not in STAFF_CHANGEABLE:
+            raise ValidationError({field: "This cannot be changed here."})
+        if field == "email":
+            value = User.objects.normalize_email(value or "").lower()
+            if locked.user_id and value != locked.email:
+                raise ValidationError(
+                    {
+                        "email": "This customer signs in to the portal with their email "
+                        "address; only they can change it, from the portal."
+                    }
+                )
+            if value != locked.email:
+                locked.email_confirmed_at = None  # a new address is not confirmed yet
+        if isinstance(value, str):
+            value = value.strip() if field != "postal_address" else value
         setattr(locked, field, value)
     if locked.customer_type != CustomerType.BUSINESS:
         locked.employee_count = None

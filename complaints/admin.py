@@ -39,6 +39,8 @@ from complaints.models import (
 )
 from complaints.selectors import (
     complaint_timeline,
+    complaints_due_by,
+    complaints_overdue,
     complaints_search,
     complaints_visible_to,
     rows_visible_to,
@@ -113,9 +115,9 @@ class QueueFilter(admin.SimpleListFilter):
             return queryset.filter(assignee__isnull=True, status__in=open_statuses)
         if value == "due_today":
             end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59)
-            return queryset.filter(next_due_at__lte=end_of_day)
+            return complaints_due_by(queryset, end_of_day)
         if value == "overdue":
-            return queryset.filter(next_due_at__lt=now)
+            return complaints_overdue(queryset, now=now)
         if value == "awaiting":
             return queryset.filter(status=Status.AWAITING_THIRD_PARTY)
         if value == "to_match":

@@ -136,6 +136,16 @@ def complaint_timeline(complaint, *, customer_view: bool = False) -> list[Timeli
     return sorted(entries, key=lambda e: e.at)
 
 
+def complaints_overdue(complaints, *, now: datetime):
+    """The complaints whose next deadline (stored next_due_at) has passed: the desk's "Overdue"."""
+    return complaints.filter(next_due_at__lt=now)
+
+
+def complaints_due_by(complaints, at: datetime):
+    """The complaints whose next deadline falls at or before `at`."""
+    return complaints.filter(next_due_at__lte=at)
+
+
 REFERENCE_PATTERN = re.compile(r"(CMP|FCR)-\d{4}-\d{1,9}", re.IGNORECASE)
 
 

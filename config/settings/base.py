@@ -343,6 +343,7 @@ REST_FRAMEWORK = {
     },
     "EXCEPTION_HANDLER": "complaints.api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "SCHEMA_COERCE_PATH_PK": False,  # the schema names path parameters as the URLs do
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Redress API",
@@ -357,6 +358,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "complaints.models.Channel",
+        "ContactMethodEnum": "accounts.models.ContactMethod",
+    },
 }
 
 # --- Webhooks (issue 14): complaints/webhooks/ ---------------------------------------------
