@@ -284,6 +284,8 @@ class Complaint(models.Model):
                 condition=models.Q(formal_at__isnull=False),
                 name="complaint_formal_at_idx",
             ),
+            # The API's "updated since": a CRM asking every few minutes what changed.
+            models.Index(fields=["updated_at"], name="complaint_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(
