@@ -545,6 +545,19 @@ class _Sim:
         start = cal.at(day, cal.opens).astimezone(UTC)
         return start + timedelta(minutes=self.rng.uniform(2, 150))
 
+    def office_by_now(self, t: datetime) -> datetime:
+        """office(t), or an office moment of an earlier day when that would be after now.
+
+        A complaint "just logged" on a Sunday evening was logged on Friday: without this, a
+        seed taken at a weekend could not build its newest phone and letter complaints.
+        """
+        moment = self.office(t)
+        back = t
+        while moment > self.now - timedelta(hours=1):
+            back -= timedelta(days=1)
+            moment = self.office(back)
+        return moment
+
     def staff_after(self, t: datetime, low_hours: float, high_hours: float) -> datetime:
         return self.office(t + timedelta(hours=self.rng.uniform(low_hours, high_hours)))
 
@@ -812,7 +825,7 @@ class _Sim:
         rng, channel, topic = self.rng, self.channel, self.topic
         base = self.now - timedelta(days=self.age)
         if channel == "phone":
-            called = self.office(base)
+            called = self.office_by_now(base)
             self.step(called + timedelta(minutes=rng.uniform(2, 25)))
             resolved = self.scenario.name == "first_contact"
             self.log(
@@ -836,7 +849,7 @@ class _Sim:
             else:
                 self.phone_promise(self.cal.company_deadline(self.clock, 1))
         elif channel == "letter":
-            received = self.office(base)
+            received = self.office_by_now(base)
             self.step(self.staff_after(received, 0.3, 28))
             self.log(
                 first_made=received,
