@@ -67,8 +67,10 @@ def idempotent(request, create: Callable[[], Response]) -> Response:
     digest = request_digest(request)
     now = timezone.now()
     with transaction.atomic():
+        # Forget this integration's keys older than a day (this one included), so the
+        # table holds one day of creates, not every create ever made.
         IdempotencyRecord.objects.filter(
-            integration=integration, key=key, created_at__lt=now - IDEMPOTENCY_TTL
+            integration=integration, created_at__lt=now - IDEMPOTENCY_TTL
         ).delete()
         try:
             with transaction.atomic():

@@ -441,3 +441,18 @@ def test_unknown_complaints_and_bad_json_are_problem_details(support):
     )
     problem(bad, 400)
     problem(support.delete("/api/v1/complaints/"), 405)
+
+
+def test_idempotency_records_older_than_a_day_are_forgotten(support, frozen):
+    from accounts.models import IdempotencyRecord
+
+    for n in range(3):
+        support.post("/api/v1/complaints/", call(), format="json", HTTP_IDEMPOTENCY_KEY=f"old-{n}")
+    frozen.shift(timedelta(hours=25))
+    support.post(
+        "/api/v1/complaints/",
+        call(called_at="2026-12-03T10:00:00Z", promised_at="2026-12-04T10:00:00Z"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="new",
+    )
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
