@@ -657,3 +657,4 @@ class OutboxMessageAdmin(
 
 
 from complaints import admin_inbound  # noqa: E402, F401 - registers the inbound email admin
+from complaints.webhooks import admin as webhooks_admin  # noqa: E402, F401 - registers webhooks

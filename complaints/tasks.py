@@ -11,6 +11,8 @@ from complaints.services.enforcement import deadlines_sweep, sweep_seconds_budge
 from complaints.services.heartbeat import heartbeat_record
 from complaints.services.history_checkpoint import history_checkpoint_write
 from complaints.services.outbox import outbox_deliver, outbox_due_ids
+from complaints.webhooks.delivery import webhooks_dispatch
+from complaints.webhooks.events import webhooks_deadlines_approaching
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,14 @@ def outbox_dispatch():
 def outbox_deliver_one(message_id: int):
     """Deliver one notice straight after the transaction that queued it commits."""
     outbox_deliver(message_id=message_id)
+
+
+@shared_task(name="complaints.tasks.webhooks_dispatch", ignore_result=True)
+def webhooks_dispatch_task():
+    """Queue deadline warnings now within lead time, then attempt every due webhook once."""
+    webhooks_deadlines_approaching()
+    for delivery, outcome in webhooks_dispatch():
+        logger.info("webhook %s %s: %s", delivery.webhook_id, delivery.event_type, outcome)
 
 
 @shared_task(name="complaints.tasks.imap_poll", ignore_result=True)

@@ -26,6 +26,14 @@ def beat_schedule() -> dict:
             "task": "complaints.tasks.outbox_dispatch",
             "schedule": settings.REDRESS_OUTBOX_SECONDS,
         },
+        # Signed webhooks to integrations: deadline warnings within each subscription's
+        # lead time are queued, then every due delivery (new, retries with backoff, a
+        # crashed worker's expired lease) is attempted. Rows are written with the change,
+        # so this period is the most an integration waits; 30 s by default.
+        "webhooks-dispatch": {
+            "task": "complaints.tasks.webhooks_dispatch",
+            "schedule": settings.REDRESS_WEBHOOK_SECONDS,
+        },
         # The company always abides by an ADR decision the customer accepted (COP-18): an
         # overdue remedy is chased once a day; hourly runs pick it up within the hour.
         "adr-remedies-chase": {

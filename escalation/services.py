@@ -417,6 +417,7 @@ def adr_referral_record(
         reason=f"Referred to the ADR scheme on {timezone.localtime(referred_at):%d %b %Y}"
         + (f" (their reference {scheme_reference.strip()})" if scheme_reference.strip() else "")
         + " (COP-18).",
+        extra={"adr": "referred"},
     )
     return referral
 
@@ -469,6 +470,7 @@ def adr_decision_record(
         actor=actor,
         reason=f"ADR decision: {referral.get_decision_display()}; the customer "
         f"{accepted[customer_accepted]} it (COP-18).",
+        extra={"adr": "decision", "decision": referral.decision},
     )
     return referral
 

@@ -149,7 +149,7 @@ def _breach(
         audiences=(StaffAlert.Audience.DEPARTMENT, StaffAlert.Audience.MANAGERS),
         message=message,
     )
-    _clock_event(complaint, reason=reason, due_at=due_at, now=now)
+    _clock_event(complaint, reason=reason, due_at=due_at, now=now, missed=str(kind))
     return f"{_department_label(complaint)} and managers"
 
 

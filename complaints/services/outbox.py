@@ -172,7 +172,7 @@ def _finish(message: OutboxMessage, state: str, now: datetime) -> None:
         reason=f"{message.notice.get_kind_display()} by {message.get_channel_display().lower()}"
         f": {verb}.",
         at=now,
-        extra={"notice_id": message.notice_id, "outbox_id": message.pk},
+        extra={"notice_id": message.notice_id, "outbox_id": message.pk, "delivery_state": state},
     )
 
 
@@ -228,6 +228,10 @@ def outbox_mark_done(*, message: OutboxMessage, actor) -> bool:
             actor=actor,
             reason=f"{message.notice.get_kind_display()}: "
             + ("letter posted." if message.channel == DeliveryChannel.POST else "customer called."),
-            extra={"notice_id": message.notice_id, "outbox_id": message.pk},
+            extra={
+                "notice_id": message.notice_id,
+                "outbox_id": message.pk,
+                "delivery_state": DeliveryState.SENT.value,
+            },
         )
     return bool(done)

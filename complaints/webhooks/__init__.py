@@ -1,0 +1,1 @@
+"""Signed webhooks (Standard Webhooks) for integrations: targets, events, delivery."""
