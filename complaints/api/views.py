@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -135,6 +136,11 @@ class ComplaintPagination(CursorPagination):
     max_page_size = 200
 
 
+def _reference_q(reference: str) -> Q:
+    """An account reference as typed or in capitals, by the index (iexact cannot use it)."""
+    return Q(account_reference__in={reference, reference.upper()})
+
+
 def _datetime_param(request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     if not raw:
@@ -195,7 +201,7 @@ class ComplaintList(ApiView):
         if channels := _choices_param(request, "channel", Channel.values):
             complaints = complaints.filter(channel__in=channels)
         if reference := request.query_params.get("account_reference", "").strip():
-            customers = Customer.objects.filter(account_reference__iexact=reference)
+            customers = Customer.objects.filter(_reference_q(reference))
             complaints = complaints.filter(customer_id__in=customers.values("pk"))
         overdue = request.query_params.get("overdue", "").lower()
         if overdue in ("true", "1", "yes"):
@@ -524,7 +530,7 @@ class CustomerList(ApiView):
             )
         customers = Customer.objects.filter(anonymised_at__isnull=True)
         if reference:
-            customers = customers.filter(account_reference__iexact=reference)
+            customers = customers.filter(_reference_q(reference))
         if email:
             customers = customers.filter(email__iexact=email)
         return Response(CustomerSerializer(customers.order_by("pk")[:20], many=True).data)
