@@ -377,6 +377,8 @@ REDRESS_WEBHOOK_MAX_ATTEMPTS = env.int("REDRESS_WEBHOOK_MAX_ATTEMPTS", default=1
 # A subscription whose deliveries failed this many times in a row is disabled, and
 # managers are alerted.
 REDRESS_WEBHOOK_DISABLE_AFTER = env.int("REDRESS_WEBHOOK_DISABLE_AFTER", default=20)
+# The site's address (e.g. https://complaints.example.com) to make payloads' API links absolute.
+REDRESS_WEBHOOK_API_BASE = env("REDRESS_WEBHOOK_API_BASE", default="")
 
 # --- Content-Security-Policy (django-csp) -------------------------------------------------
 # Everything the pages use is our own: scripts and styles come only from files under
