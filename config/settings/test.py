@@ -25,8 +25,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
 # Each test process keeps its own cache (rate limits), so tests side by side never share
 # counts; a test that needs the shared cache says so.
-CACHES = {
-    "default": env.cache_url(
-        "REDRESS_TEST_CACHE_URL", default="locmemcache://redress-tests"
-    )
-}
+CACHES = {"default": env.cache_url("REDRESS_TEST_CACHE_URL", default="locmemcache://redress-tests")}
