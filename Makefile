@@ -3,6 +3,11 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# On the embedded default the suite runs in one test process per core (pytest-xdist): each
+# test that starts a real worker and beat gives them a broker folder of their own. Against
+# Redis it runs in one process, since a worker started by one test would take the tasks that
+# tests running beside it publish. PYTEST_WORKERS=0 runs it in one process anywhere.
+PYTEST_WORKERS ?= $(if $(CELERY_BROKER_URL),0,auto)
 
 .PHONY: run test install install-dev migrate demo lint clean
 
@@ -52,13 +57,13 @@ test: install-dev
 ifeq ($(and $(CHROMIUM_FOUND),$(NPM)),)
 	@if [ "$${REDRESS_REQUIRE_BROWSER:-}" = 1 ]; then echo "$(BROWSER_SKIPPED): not allowed, REDRESS_REQUIRE_BROWSER=1"; exit 1; fi
 	@echo "$(BROWSER_SKIPPED)"
-	REDRESS_BROWSER_SKIPPED="$(BROWSER_SKIPPED)" $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+	REDRESS_BROWSER_SKIPPED="$(BROWSER_SKIPPED)" $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser" $(PYTEST_ARGS)
 else
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
 	  echo "$(NPM) ci --no-audit --no-fund"; "$(NPM)" ci --no-audit --no-fund && touch node_modules; \
 	fi
 	@echo "Browser tests: Chromium at $(CHROMIUM_FOUND)"
-	CHROMIUM_PATH="$(CHROMIUM_FOUND)" $(BIN)/pytest $(PYTEST_ARGS)
+	CHROMIUM_PATH="$(CHROMIUM_FOUND)" $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 endif
 
 lint: install-dev

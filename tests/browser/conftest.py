@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import AXE_REPORT, SCREENSHOTS
+
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}
 # The machine has no internet: without these flags Chromium keeps trying to reach it.
@@ -39,8 +40,6 @@ NO_CHROMIUM = (
     "Browser tests SKIPPED: no Chromium found (install Debian's chromium, or set CHROMIUM_PATH)"
 )
 NO_AXE = "Accessibility test SKIPPED: axe-core is not installed (run `npm ci`, or `make test`)"
-
-AXE_REPORT = ROOT / "artifacts" / "accessibility.txt"
 
 # Reports each violation of the page's Content-Security-Policy to the test (CspWatch). An
 # init script is run by the browser itself, not by the page, so the policy never blocks it.
@@ -59,8 +58,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
 # violates the following Content Security Policy directive: ..."), even without JavaScript.
 CSP_CONSOLE = re.compile(r"Content[- ]Security[- ]Policy|\bRefused to\b", re.IGNORECASE)
 
-_shots: list[Path] = []
-_axe_report: list[str] = []
 
 
 def chromium_path() -> tuple[str | None, str]:
@@ -200,14 +197,23 @@ def axe_path() -> Path:
     return AXE_JS
 
 
+_shot_count = 0
+
+
 def _screenshot(page, name: str, *, mobile: bool = False) -> Path:
-    """Save a full-page PNG as artifacts/screenshots/<NN>-<name>[-mobile].png."""
-    if not _shots:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for old in SCREENSHOTS.glob("*.png"):
-            old.unlink()
+    """Save a full-page PNG as artifacts/screenshots/[<worker>-]<NN>-<name>[-mobile].png.
+
+    The folder is emptied once per run, at its start (tests/conftest.py); in a parallel run
+    each test process numbers its own shots under its worker's name.
+    """
+    global _shot_count
+    _shot_count += 1
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    target = SCREENSHOTS / f"{len(_shots) + 1:02d}-{slug}{'-mobile' if mobile else ''}.png"
+    target = SCREENSHOTS / (
+        f"{worker + '-' if worker else ''}{_shot_count:02d}-{slug}{'-mobile' if mobile else ''}.png"
+    )
     if mobile:
         desktop = page.viewport_size
         page.set_viewport_size(MOBILE)
@@ -215,7 +221,6 @@ def _screenshot(page, name: str, *, mobile: bool = False) -> Path:
         page.set_viewport_size(desktop)
     else:
         page.screenshot(path=str(target), full_page=True)
-    _shots.append(target)
     return target
 
 
@@ -227,23 +232,10 @@ def screenshot():
 
 @pytest.fixture
 def axe_report():
-    """Lines of the accessibility report; written to artifacts/accessibility.txt at the end."""
-    return _axe_report
-
-
-def pytest_terminal_summary(terminalreporter):
-    skipped = os.environ.get("REDRESS_BROWSER_SKIPPED")
-    if skipped:
-        terminalreporter.write_line(skipped, yellow=True, bold=True)
-    if _axe_report:
+    """Lines of the accessibility report, written to artifacts/accessibility.txt after the test
+    (tests/conftest.py prints its first line at the end of the run)."""
+    lines: list[str] = []
+    yield lines
+    if lines:
         AXE_REPORT.parent.mkdir(parents=True, exist_ok=True)
-        AXE_REPORT.write_text("\n".join(_axe_report) + "\n", encoding="utf-8")
-        terminalreporter.write_sep("-", "accessibility (axe-core)")
-        lines = _axe_report if terminalreporter.verbosity > 0 else _axe_report[:1]
-        for line in lines:
-            terminalreporter.write_line(line)
-        terminalreporter.write_line(f"Full report: {AXE_REPORT.relative_to(ROOT)}")
-    if _shots:
-        terminalreporter.write_sep("-", f"{len(_shots)} browser screenshots")
-        for shot in _shots:
-            terminalreporter.write_line(str(shot.relative_to(ROOT)))
+        AXE_REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
