@@ -59,7 +59,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
 CSP_CONSOLE = re.compile(r"Content[- ]Security[- ]Policy|\bRefused to\b", re.IGNORECASE)
 
 
-
 def chromium_path() -> tuple[str | None, str]:
     """Return (path to Chromium or None, why not found)."""
     explicit = os.environ.get("CHROMIUM_PATH")
