@@ -57,6 +57,13 @@ def beat_schedule() -> dict:
         },
         # UK GDPR retention: personal data is anonymised years after the last closure, so a
         # day late is immaterial; daily keeps each run small and a missed one is caught up.
+        # Bundles (the ombudsman's case file, subject access responses) are built as soon
+        # as they are requested; this builds any left waiting by a lost broker message or a
+        # worker that died mid-build. Five minutes is soon enough for a document bundle.
+        "bundles-sweep": {
+            "task": "complaints.tasks.bundles_sweep",
+            "schedule": 300.0,
+        },
         "retention-sweep": {
             "task": "accounts.tasks.retention_sweep",
             "schedule": 86400.0,

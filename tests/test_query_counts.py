@@ -544,6 +544,8 @@ def test_every_page_is_in_the_table():
         "complaints:confirm",  # a button
         "complaints:healthz",
         "complaints:staff-attachment-download",  # one file
+        "complaints:bundle-progress",  # one bundle (its versions are on the formal case page)
+        "complaints:bundle-download",  # one file
     }
     names = {f"complaints:{p.name}" for p in complaints_urls} | {
         f"escalation:{p.name}" for p in formal_urls if p.name in ("formal-list", "formal-detail")

@@ -7,11 +7,12 @@ first test, so nobody adds a page without deciding who may see it.
 import re
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from complaints.models import Attachment
+from complaints.models import Attachment, Bundle, BundleKind, BundleState
 from complaints.services.desk import complaint_escalate
 from tests.accounts.factories import CustomerFactory, StaffUserFactory
 from tests.complaints.factories import complaint_make
@@ -112,6 +113,22 @@ MATRIX = {
     "escalation:formal-adr-referral": 405,  # POST only; see the POST test below
     "escalation:formal-adr-decision": 405,  # POST only; see the POST test below
     "escalation:formal-adr-remedy-done": 405,  # POST only; see the POST test below
+    # A bundle (the ombudsman's case file) of a case the member of staff may see: the same
+    # rule as the case's files; customers never reach staff pages (issue 16 item 5).
+    "complaints:bundle-progress": {
+        "anonymous": "login",
+        "customer_a": "login",
+        "customer_b": "login",
+        **dict.fromkeys(STAFF, 200),
+        "accounts_agent": 404,
+    },
+    "complaints:bundle-download": {
+        "anonymous": "login",
+        "customer_a": "login",
+        "customer_b": "login",
+        **dict.fromkeys(STAFF, 200),
+        "accounts_agent": 404,
+    },
     "reports:register": {
         "anonymous": "login",
         "customer_a": "login",
@@ -166,6 +183,13 @@ def world():
     attachment.save()
     complaint_escalate(complaint=complaint, actor=None, requested="company_secretary", reason="x")
     users = {**{k: c.user for k, c in customers.items()}, **staff}
+    bundle = Bundle(
+        kind=BundleKind.OMBUDSMAN_CASE_FILE, complaint=complaint, customer=complaint.customer,
+        state=BundleState.READY, sha256="0" * 64, size=4,
+    )  # fmt: skip
+    bundle.file.save("b.zip", ContentFile(b"PK\x05\x06"), save=False)
+    bundle.save()
+    complaint.matrix_bundle = bundle
     return complaint, attachment, users
 
 
@@ -179,6 +203,7 @@ def _kwargs(pattern, complaint, attachment):
         "uidb64": "MQ",
         "action": "note",
         "object_id": complaint.pk,
+        "bundle_id": getattr(complaint, "matrix_bundle", None) and complaint.matrix_bundle.pk,
     }
     return {k: v for k, v in values.items() if f"<{k}>" in route or re.search(f":{k}>", route)}
 
