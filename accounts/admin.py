@@ -257,3 +257,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from accounts import admin_sar  # noqa: E402, F401  (subject access requests)

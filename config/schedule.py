@@ -68,4 +68,11 @@ def beat_schedule() -> dict:
             "task": "accounts.tasks.retention_sweep",
             "schedule": 86400.0,
         },
+        # Subject access requests (UK GDPR art. 12(3)): due dates are whole days, so hourly
+        # raises a warning or an overdue alert within the hour of the day it falls due; each
+        # alert is stored once per due date, so a missed run is caught up by the next.
+        "sar-alerts-sweep": {
+            "task": "accounts.tasks.sar_alerts_sweep",
+            "schedule": 3600.0,
+        },
     }

@@ -139,6 +139,10 @@ REDRESS_PORTAL_MAX_FILES = 5
 # UK GDPR retention: a customer's personal data is anonymised this long after their last
 # complaint closed (the case history is kept); see accounts/retention.py.
 REDRESS_RETENTION_YEARS = env.int("REDRESS_RETENTION_YEARS", default=6)
+# Subject access requests: warn this many working days before one is due, and write to the
+# data-protection lead at this address (empty: the alerts are in the staff desk only).
+REDRESS_SAR_WARNING_WORKING_DAYS = env.int("REDRESS_SAR_WARNING_WORKING_DAYS", default=5)
+REDRESS_DATA_PROTECTION_EMAIL = env("REDRESS_DATA_PROTECTION_EMAIL", default="")
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -12,6 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import SubjectAccessRequest
+from accounts.sar import sar_fulfil, sar_open, sar_response_prepare
+from complaints.bundles import bundle_build
 from complaints.models import Attachment, Bundle, BundleKind, BundleState
 from complaints.services.desk import complaint_escalate
 from tests.accounts.factories import CustomerFactory, StaffUserFactory
@@ -99,6 +102,21 @@ MATRIX = {
         "customer_a": 200,
         "customer_b": 200,
         **dict.fromkeys(STAFF, "away"),
+    },
+    # Subject access requests (issue 15 item 5): the signed-in customer's own list; asking
+    # is a POST; the answer downloads only for the customer it belongs to, once sent.
+    "accounts:sar-list": {
+        "anonymous": "login",
+        "customer_a": 200,
+        "customer_b": 200,
+        **dict.fromkeys(STAFF, "away"),
+    },
+    "accounts:sar-request": {"anonymous": "login", **dict.fromkeys(ACTORS[1:], 405)},
+    "accounts:sar-download": {
+        "anonymous": "login",
+        "customer_a": 200,
+        "customer_b": 404,
+        **dict.fromkeys(STAFF, 404),  # staff download through the desk's bundle page
     },
     "accounts:password_reset": PUBLIC,
     "accounts:password_reset_done": PUBLIC,
@@ -190,7 +208,15 @@ def world():
     bundle.file.save("b.zip", ContentFile(b"PK\x05\x06"), save=False)
     bundle.save()
     complaint.matrix_bundle = bundle
+    _answered_subject_access_request(customers["customer_a"], staff["company_secretary"])
     return complaint, attachment, users
+
+
+def _answered_subject_access_request(customer, handler):
+    """Customer A asked for their data and it was sent (issue 15 item 5)."""
+    sar = sar_open(customer=customer, channel="portal", actor=customer.user).request
+    bundle_build(sar_response_prepare(sar=sar, actor=handler).pk)
+    sar_fulfil(sar=sar, actor=handler)
 
 
 def _kwargs(pattern, complaint, attachment):
@@ -204,6 +230,7 @@ def _kwargs(pattern, complaint, attachment):
         "action": "note",
         "object_id": complaint.pk,
         "bundle_id": getattr(complaint, "matrix_bundle", None) and complaint.matrix_bundle.pk,
+        "sar_reference": SubjectAccessRequest.objects.get().reference,
     }
     return {k: v for k, v in values.items() if f"<{k}>" in route or re.search(f":{k}>", route)}
 
