@@ -73,7 +73,7 @@ class BundleType:
 _REGISTRY: dict[str, BundleType] = {}
 
 
-def _can_view_default(user, bundle: Bundle) -> bool:
+def can_view_default(user, bundle: Bundle) -> bool:
     """Staff who may see the subject's files: the complaint's desk rules, or managers."""
     from complaints.selectors import complaints_visible_to
 
@@ -95,7 +95,7 @@ def _event_words(bundle: Bundle, event: str) -> str:
     return f"{label}: downloaded."
 
 
-def _on_event_default(bundle: Bundle, event: str, actor) -> None:
+def on_event_default(bundle: Bundle, event: str, actor) -> None:
     """Write the event in the complaint's history, when the bundle is about a complaint."""
     if not bundle.complaint_id:
         return
@@ -133,8 +133,8 @@ def register_builder(
     _REGISTRY[str(kind)] = BundleType(
         kind=str(kind),
         build=fn,
-        can_view=can_view or _can_view_default,
-        on_event=on_event or _on_event_default,
+        can_view=can_view or can_view_default,
+        on_event=on_event or on_event_default,
         filename=filename or _filename_default,
     )
 
@@ -147,8 +147,8 @@ def bundle_type(kind: str) -> BundleType:
     return BundleType(
         kind=str(kind),
         build=None,
-        can_view=_can_view_default,
-        on_event=_on_event_default,
+        can_view=can_view_default,
+        on_event=on_event_default,
         filename=_filename_default,
     )
 

@@ -207,6 +207,37 @@ class Complaint(models.Model):
         blank=True,
         help_text=_("The referral deadline that has passed (COP-18)."),
     )
+    # The ADR scheme's request for our case file (recorded on the ADR referral, which
+    # keeps the request date and their reference): the deadline is a stored clock here,
+    # like every clock the sweep reads, written by escalation.services only.
+    case_file_due_at = models.DateTimeField(
+        _("case file due to the ombudsman"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The ADR scheme's deadline for our case file (COP-18)."),
+    )
+    case_file_ready_at = models.DateTimeField(
+        _("case file produced"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the first case file after the scheme's request was ready."),
+    )
+    case_file_warned_for = models.DateTimeField(
+        _("case file reminder sent for"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The case file deadline the senior managers were reminded of."),
+    )
+    case_file_overdue_for = models.DateTimeField(
+        _("case file overdue alert sent for"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The case file deadline that passed without a case file."),
+    )
 
     stated_account_reference = models.CharField(
         _("account reference given"),
@@ -683,6 +714,8 @@ class AlarmKind(models.TextChoices):
     ADR_LETTER = "adr_letter", _("ADR point (COP-16)")
     OSC_WARNING = "osc_warning", _("Ombudsman deadline warning (COP-18)")
     OSC_CLOSED = "osc_closed", _("Ombudsman window closes (COP-18)")
+    CASE_FILE_WARNING = "case_file_warning", _("Ombudsman's case file due soon (COP-18)")
+    CASE_FILE_OVERDUE = "case_file_overdue", _("Ombudsman's case file overdue (COP-18)")
 
 
 class DeadlineAlarm(models.Model):

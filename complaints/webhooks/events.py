@@ -46,6 +46,7 @@ _MISSED_RULE = {
     "response_overdue": "response_due",
     "phone_promise": "phone_promise",
     "resolution_target": "resolution_target",
+    "case_file_overdue": "case_file_due",
 }
 
 

@@ -275,6 +275,11 @@ REDRESS_SWEEP_SECONDS = env.float("REDRESS_SWEEP_SECONDS", default=60.0)
 REDRESS_OUTBOX_SECONDS = env.float("REDRESS_OUTBOX_SECONDS", default=60.0)
 # Attempts at sending one notice before it is marked failed for staff to act on.
 REDRESS_OUTBOX_MAX_ATTEMPTS = env.int("REDRESS_OUTBOX_MAX_ATTEMPTS", default=8)
+# Working days before the ADR scheme's deadline for our case file that the reviewing
+# senior manager and the managers are reminded (COP-18); an overdue alert follows at it.
+REDRESS_CASE_FILE_WARNING_WORKING_DAYS = env.int(
+    "REDRESS_CASE_FILE_WARNING_WORKING_DAYS", default=2
+)
 
 # --- Inbound email (COP-05) -----------------------------------------------------------------
 # Which department each complaints mailbox feeds. Defaults: the Code's own two addresses.

@@ -131,6 +131,8 @@ MATRIX = {
     "escalation:formal-adr-referral": 405,  # POST only; see the POST test below
     "escalation:formal-adr-decision": 405,  # POST only; see the POST test below
     "escalation:formal-adr-remedy-done": 405,  # POST only; see the POST test below
+    "escalation:formal-case-file-request": 405,  # POST only; see the POST test below
+    "escalation:formal-case-file": 405,  # POST only; see the POST test below
     # A bundle (the ombudsman's case file) of a case the member of staff may see: the same
     # rule as the case's files; customers never reach staff pages (issue 16 item 5).
     "complaints:bundle-progress": {
