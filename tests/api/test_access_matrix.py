@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from accounts.integrations import api_key_issue, api_key_revoke, integration_create
 from accounts.roles import STAFF_ROLES, Role
+from accounts.sar import sar_open
 from complaints.models import Attachment, Department
 from complaints.services.desk import complaint_escalate
 from tests.complaints.factories import complaint_make
@@ -35,6 +36,9 @@ SEES_TECHNICAL = frozenset(
 # Secretary, who reviews formal complaints (COP-15, COP-19).
 SEES_FORMAL = SEES_TECHNICAL | {"company_secretary"}
 REVIEWERS = frozenset(
+    {"senior_manager", "technical_director", "company_secretary", "administrator"}
+)
+SAR_HANDLERS = frozenset(
     {"senior_manager", "technical_director", "company_secretary", "administrator"}
 )
 PUBLIC = "public"
@@ -66,6 +70,15 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset] | str] = {
             "review", "notes", "appoint", "final-proposition", "deadlock-letter",
             "adr-referral", "adr-decision", "adr-remedy-done",
         )
+    },
+    # Subject access requests (issue 15 item 5): every staff role logs and reads them; the
+    # roles that answer them (managers, the Company Secretary) extend, prepare, send, refuse.
+    ("api:sar-list", "get"): ("read", EVERY_ROLE),
+    ("api:sar-list", "post"): ("write", EVERY_ROLE),
+    ("api:sar-detail", "get"): ("read", EVERY_ROLE),
+    **{
+        (f"api:sar-{slug}", "post"): ("write", SAR_HANDLERS)
+        for slug in ("extend", "prepare", "send", "refuse")
     },
     ("api:schema", "get"): PUBLIC,
     ("api:docs", "get"): PUBLIC,
@@ -115,6 +128,9 @@ def world():
         "pk": attachment.pk,
         "register_reference": formal.formal_case.register_reference,
         "customer_pk": technical.customer_id,
+        "sar_reference": sar_open(
+            customer=technical.customer, channel="letter", actor=None
+        ).request.reference,
     }
 
 
