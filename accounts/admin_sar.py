@@ -73,6 +73,9 @@ class SubjectAccessEventInline(admin.TabularInline):
     can_delete = False
     verbose_name_plural = "History"
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
     def has_add_permission(self, request, obj=None):
         return False
 
