@@ -70,6 +70,11 @@ urlpatterns = [
         )
         for slug, view in views_formal.FORMAL_ACTION_VIEWS.items()
     ],
+    path(
+        "formal-cases/<str:register_reference>/case-files/<int:version>/",
+        views_formal.FormalCaseFileDownload.as_view(),
+        name="formal-case-file-download",
+    ),
     path("subject-access-requests/", views_sar.SarList.as_view(), name="sar-list"),
     path(
         "subject-access-requests/<str:sar_reference>/",
