@@ -383,3 +383,34 @@ def test_an_upload_named_like_a_path_stays_in_its_folder():
     assert _safe_name(SimpleUploadedFile("../../etc/passwd", b"").name) == "passwd"
     assert _safe_name("..\\..\\win.ini") == "win.ini"
     assert _safe_name("...") == "file"
+
+
+def test_the_customer_page_offers_to_log_a_request_and_lists_theirs(client, lead):
+    customer = CustomerFactory()
+    sar_open(customer=customer, channel="letter", actor=lead)
+    sar_open(customer=CustomerFactory(), channel="letter", actor=lead)
+    client.force_login(lead)
+    page = client.get(reverse("admin:accounts_customer_change", args=[customer.pk])).content
+    add = f"{reverse('admin:accounts_subjectaccessrequest_add')}?customer={customer.pk}"
+    listed = reverse("admin:accounts_subjectaccessrequest_changelist")
+    assert add.encode() in page.replace(b"&amp;", b"&")
+    form = client.get(add).content.decode()
+    assert f'value="{customer.pk}" selected' in form
+    theirs = client.get(listed, {"customer__id__exact": customer.pk})
+    assert theirs.status_code == 200
+    assert theirs.context["cl"].result_count == 1
+
+
+def test_the_alerts_command_raises_each_alert_once(lead):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    sar_open(customer=CustomerFactory(), channel="letter", actor=lead, received_at=RECEIVED,
+             now=RECEIVED)  # fmt: skip
+    out = StringIO()
+    with time_machine.travel(datetime(2026, 9, 1, 9, tzinfo=LONDON), tick=False):
+        call_command("sar_alerts", stdout=out)
+        call_command("sar_alerts", stdout=out)
+    assert out.getvalue().count("overdue") == 1
+    assert "0 alert(s) raised." in out.getvalue()
