@@ -84,7 +84,8 @@ def _tell_customer(sar: SubjectAccessRequest, *, notice: str, subject: str, body
                 actor=actor,
                 reason=f"Customer told: {subject}.",
                 notice=notice,
-                extra={"to": sar.customer.email or None, "body": body},
+                # No address here: the history outlives an erasure, the customer record not.
+                extra={"emailed": bool(sar.customer.email), "body": body},
             )
     except IntegrityError:
         return  # told already
@@ -404,8 +405,8 @@ def sar_bundle_event(bundle, event: str, actor) -> None:
 def _alert_text(sar: SubjectAccessRequest, kind: str) -> str:
     due = _words(sar.current_due_on)
     if kind == SubjectAccessAlert.Kind.OVERDUE:
-        return f"{sar.reference} for {sar.customer.name} is overdue: it was due by {due}."
-    return f"{sar.reference} for {sar.customer.name} is due by {due}."
+        return f"Subject access request {sar.reference} is overdue: it was due by {due}."
+    return f"Subject access request {sar.reference} is due by {due}."
 
 
 def _alert_raise(sar: SubjectAccessRequest, kind: str, now: datetime) -> bool:

@@ -414,3 +414,27 @@ def test_the_alerts_command_raises_each_alert_once(lead):
         call_command("sar_alerts", stdout=out)
     assert out.getvalue().count("overdue") == 1
     assert "0 alert(s) raised." in out.getvalue()
+
+
+def test_erasure_removes_what_was_asked_and_the_answer_but_keeps_the_dates(
+    lead, django_capture_on_commit_callbacks
+):
+    """UK GDPR: the ZIP of everything we hold is personal data too; it goes with the rest."""
+    from django.core.files.storage import default_storage
+
+    from accounts.retention import customer_anonymise
+
+    customer = _customer()
+    sar = sar_open(customer=customer, channel="letter", actor=lead,
+                   details="Letter from Flat 2, 10 High Street").request  # fmt: skip
+    bundle = bundle_build(sar_response_prepare(sar=sar, actor=lead).pk)
+    sar_fulfil(sar=sar, actor=lead)
+    stored = bundle.file.name
+    assert default_storage.exists(stored)
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_anonymise(customer=customer, actor=lead, reason="test.")
+    sar.refresh_from_db()
+    bundle.refresh_from_db()
+    assert "High Street" not in sar.details and sar.state == "fulfilled"
+    assert bundle.file.name == "" and not default_storage.exists(stored)
+    assert not any(customer.name in e.reason for e in sar.events.all())
