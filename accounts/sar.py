@@ -82,7 +82,11 @@ def _tell_customer(sar: SubjectAccessRequest, *, notice: str, subject: str, body
                 request=sar,
                 kind=Event.Kind.CUSTOMER_TOLD,
                 actor=actor,
-                reason=f"Customer told: {subject}.",
+                reason=(
+                    f"Customer told by email: {subject}."
+                    if sar.customer.email
+                    else f"No email address: write to the customer by post: {subject}."
+                ),
                 notice=notice,
                 # No address here: the history outlives an erasure, the customer record not.
                 extra={"emailed": bool(sar.customer.email), "body": body},
