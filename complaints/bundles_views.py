@@ -53,6 +53,9 @@ def bundle_progress(request, bundle_id: int):
     bundle = _bundle_for(request, bundle_id)
     back_url, back_text = _back_link(bundle)
     building = bundle.state in BUNDLE_ACTIVE_STATES
+    # Reloading by itself only when asked (?auto=1): a page that refreshes unasked is a
+    # time limit the reader did not choose (WCAG 2.2.1); the link to stop it is on the page.
+    auto = building and request.GET.get("auto") == "1"
     return render(
         request,
         "bundles/progress.html",
@@ -62,7 +65,9 @@ def bundle_progress(request, bundle_id: int):
             "bundle": bundle,
             "building": building,
             "ready": bundle.state == BundleState.READY,
-            "refresh_seconds": PROGRESS_REFRESH_SECONDS if building else None,
+            "refresh_seconds": PROGRESS_REFRESH_SECONDS if auto else None,
+            "auto": auto,
+            "refresh_every": PROGRESS_REFRESH_SECONDS,
             "percent": (
                 round(100 * bundle.progress_done / bundle.progress_total)
                 if bundle.progress_total
