@@ -353,14 +353,12 @@ def complaint_clocks_explained(complaint) -> list[ExplainedClock]:
         )
     )
     if complaint.case_file_due_at:
-        ready = complaint.case_file_ready_at
         lines.append(
             (
                 "case_file_due",
                 f"our case file is due to the ADR scheme {local(complaint.case_file_due_at)}, "
-                "close of business on the day it gave (COP-18); reminder "
-                f"{local(case_file_warning(complaint.case_file_due_at))}"
-                + (f"; case file ready {local(ready)}" if ready else "; no case file ready yet"),
+                "close of business on the day it gave (COP-18); senior managers reminded "
+                f"{local(case_file_warning(complaint.case_file_due_at))}",
             )
         )
     due = {

@@ -263,6 +263,41 @@ def _formal_case(visit) -> Scene:
     )
 
 
+def _formal_case_files(visit) -> Scene:
+    """A formal case with the ombudsman's request and one case file, then many versions."""
+    from complaints.models import Bundle, BundleKind, BundleState
+    from escalation.services import adr_referral_record, case_file_request_record
+
+    manager = StaffUserFactory(role=Role.SENIOR_MANAGER)
+    complaint = complaint_escalate(
+        complaint=complaint_make(), actor=manager, requested="not_specified", reason="No."
+    )
+    referral = adr_referral_record(
+        complaint=complaint, actor=manager, referred_at=timezone.now() - timedelta(days=1)
+    )
+    case_file_request_record(
+        referral=referral, actor=manager, requested_on=timezone.localdate(),
+        case_file_reference="OS-CF-1", due_on=timezone.localdate() + timedelta(days=14),
+    )  # fmt: skip
+    requesters = _staff(3, role=Role.SENIOR_MANAGER)
+
+    def add(versions: range) -> None:
+        for n in versions:
+            Bundle.objects.create(
+                kind=BundleKind.OMBUDSMAN_CASE_FILE, complaint=complaint,
+                customer=complaint.customer, version=n, requested_by=requesters[n % 3],
+                state=BundleState.READY if n % 2 else BundleState.FAILED,
+                file=f"bundles/x{n}.zip", sha256=f"{n:064d}", size=1000 * n, error="",
+            )  # fmt: skip
+
+    add(range(1, 2))
+    return Scene(
+        _signed_in(manager),
+        grow=lambda: add(range(2, 9)),
+        kwargs={"register_reference": complaint.formal_case.register_reference},
+    )
+
+
 def _queue_row(queue: str, *, me, others: list, i: int) -> None:
     """Add one complaint that the desk's `queue` lists for `me`."""
     late = queue in ("due_today", "overdue")
@@ -568,6 +603,14 @@ PAGES = [
     ),
     page("formal-list", _formal_cases, "escalation:formal-list", lists=True),
     page("formal-case", _formal_case, "escalation:formal-detail", "register_reference", lists=True),
+    # The ombudsman's case file: its request and every version listed (issue 16 item 5).
+    page(
+        "formal-case-files",
+        _formal_case_files,
+        "escalation:formal-detail",
+        "register_reference",
+        lists=True,
+    ),
     page("register", _formal_cases, "reports:register", lists=True),
     page("dashboard", _formal_cases, "reports:dashboard"),
 ]
