@@ -189,3 +189,24 @@ def test_staff_of_another_department_get_404(builder, client):
     for name in ("complaints:bundle-progress", "complaints:bundle-download"):
         assert client.get(reverse(name, args=[bundle.pk])).status_code == 404
     assert _history(complaint)[-1].extra["event"] == "ready"  # no download recorded
+
+
+def test_a_request_is_queued_for_a_worker_only_once_it_is_committed(
+    builder, django_capture_on_commit_callbacks
+):
+    """The task is sent after commit (a rolled-back request queues nothing), once."""
+    heard = []
+
+    def receiver(sender, *, bundle_id, **kwargs):
+        heard.append(bundle_id)
+
+    bundles.bundle_queued.connect(receiver, dispatch_uid="test-bundle-queued")
+    try:
+        complaint = complaint_make()
+        with django_capture_on_commit_callbacks(execute=True):
+            bundle = bundle_request(kind=KIND, complaint=complaint, actor=None)
+            assert heard == []  # not before commit
+            bundle_request(kind=KIND, complaint=complaint, actor=None)  # the same one
+        assert heard == [bundle.pk]
+    finally:
+        bundles.bundle_queued.disconnect(dispatch_uid="test-bundle-queued")

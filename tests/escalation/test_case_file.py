@@ -388,3 +388,28 @@ def test_the_formal_page_records_the_request_and_produces_the_case_file(case, cl
         assert "Download version 1" in page and "Met" in page
     referral = AdrReferral.objects.get(pk=referral.pk)
     assert referral.case_file_reference == "OS-CF-9"
+
+
+def test_hostile_text_and_file_names_are_printed_not_interpreted(case):
+    """Markup, control characters and path tricks in what people wrote never break the ZIP."""
+    complaint, director, agent, referral = case
+    with time_machine.travel(at(2026, 11, 19, 9, 0), tick=False):
+        complaint_attachment_add(
+            complaint=complaint, actor=agent, kind=Attachment.Kind.TECHNICAL_REPORT,
+            upload=SimpleUploadedFile("..\\..\\evil\u202egnp.png", PNG, content_type="image/png"),
+            max_bytes=10_000_000,
+        )  # fmt: skip
+    from complaints.services.desk import complaint_note_add
+
+    with time_machine.travel(at(2026, 11, 19, 9, 5), tick=False):
+        complaint_note_add(
+            complaint=complaint, actor=agent, body='<script>alert(1)</script> <b>bold & "x"'
+        )
+    bundle = _produce(complaint, director, at(2026, 11, 20, 14, 0))
+    assert bundle.state == BundleState.READY, bundle.error
+    archive = _zip(bundle)
+    for name in archive.namelist():
+        assert ".." not in name.split("/") and "\\" not in name and not name.startswith("/")
+    assert "<script>alert(1)</script>" in _pdf_text(archive)
+    notes = [e for e in json.loads(archive.read("case.json"))["timeline"] if e["kind"] == "note"]
+    assert notes[-1]["text"].startswith("<script>alert(1)</script>")
