@@ -289,6 +289,12 @@ class Complaint(models.Model):
             models.Index(fields=["assignee", "status"], name="complaint_assignee_idx"),
             # "Assigned to me", newest first, without sorting a whole career of cases.
             models.Index(fields=["assignee", "-first_made_at"], name="complaint_mine_idx"),
+            # The ADR scheme's case file deadlines due soon (webhook warnings), a few rows.
+            models.Index(
+                fields=["case_file_due_at"],
+                condition=models.Q(case_file_due_at__isnull=False),
+                name="complaint_case_file_due_idx",
+            ),
             models.Index(fields=["status"], name="complaint_status_idx"),
             # Queue views sort and filter on these; the jobs use DeadlineAlarm.due_at.
             models.Index(fields=["response_due_at"], name="complaint_response_due_idx"),

@@ -22,6 +22,7 @@ from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
+from accounts.integrations import integration_create
 from complaints.bundles import bundle_build
 from complaints.clocks import complaint_clocks_explained
 from complaints.models import AlarmKind, Attachment, Bundle, BundleState, CaseEvent, StaffAlert
@@ -413,3 +414,34 @@ def test_hostile_text_and_file_names_are_printed_not_interpreted(case):
     assert "<script>alert(1)</script>" in _pdf_text(archive)
     notes = [e for e in json.loads(archive.read("case.json"))["timeline"] if e["kind"] == "note"]
     assert notes[-1]["text"].startswith("<script>alert(1)</script>")
+
+
+def test_integrations_hear_of_the_case_file_deadline_before_it_and_when_missed(case):
+    """Webhooks: deadline_approaching within the lead time, once; deadline_missed at it."""
+    from unittest import mock
+
+    from accounts.roles import Role
+    from complaints.models import WebhookDelivery
+    from complaints.webhooks.events import webhooks_deadlines_approaching
+    from complaints.webhooks.subscriptions import webhook_subscription_create
+
+    complaint, director, agent, referral = case
+    with mock.patch(  # DNS only: the target's address is checked when subscribing
+        "complaints.webhooks.targets.socket.getaddrinfo",
+        return_value=[(2, 1, 6, "", ("93.184.215.14", 443))],
+    ):
+        webhook_subscription_create(
+            integration=integration_create(name="OS tracker", role=Role.SENIOR_MANAGER),
+            url="https://hooks.example.com/in",
+            event_types=["complaint.deadline_approaching", "complaint.deadline_missed"],
+            lead_hours=24,
+        )
+    _request(referral, director)  # due Mon 30 Nov 2026 17:00
+    assert webhooks_deadlines_approaching(now=at(2026, 11, 29, 16, 0)) == 0
+    assert webhooks_deadlines_approaching(now=at(2026, 11, 29, 18, 0)) == 1
+    assert webhooks_deadlines_approaching(now=at(2026, 11, 29, 19, 0)) == 0
+    deadlines_sweep(now=at(2026, 12, 1, 9, 0))
+    rows = {d.event_type: d.payload["data"]["clock"] for d in WebhookDelivery.objects.all()}
+    assert rows["complaint.deadline_approaching"]["rule"] == "case_file_due"
+    assert rows["complaint.deadline_missed"]["rule"] == "case_file_due"
+    assert "due to the ADR scheme" in rows["complaint.deadline_missed"]["explanation"]
