@@ -299,6 +299,8 @@ def bundle_build(bundle_id: int, *, now: datetime | None = None) -> Bundle | Non
         return Bundle.objects.filter(pk=bundle_id).first()
     started_at = bundle.started_at
     registered = bundle_type(bundle.kind)
+    if registered.build is None:  # e.g. the app that builds this kind is not installed
+        return _fail(bundle, started_at, f"No builder is registered for {bundle.kind!r}.")
     handle, temp_path = tempfile.mkstemp(prefix="bundle-", suffix=".zip")
     stored_name = ""
     try:

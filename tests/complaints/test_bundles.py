@@ -210,3 +210,12 @@ def test_a_request_is_queued_for_a_worker_only_once_it_is_committed(
         assert heard == [bundle.pk]
     finally:
         bundles.bundle_queued.disconnect(dispatch_uid="test-bundle-queued")
+
+
+def test_a_bundle_whose_builder_is_gone_fails_with_that_reason(builder):
+    complaint = complaint_make()
+    bundle = bundle_request(kind=KIND, complaint=complaint, actor=None)
+    bundles._REGISTRY.pop(str(KIND))  # e.g. a worker without the app that builds it
+    failed = bundle_build(bundle.pk)
+    assert failed.state == BundleState.FAILED
+    assert failed.error == f"No builder is registered for '{KIND}'." and not failed.file
