@@ -481,9 +481,13 @@ def sar_customer_can_download(user, sar: SubjectAccessRequest) -> bool:
 
 
 def sar_bundle_can_view(user, bundle) -> bool:
-    """Staff handling requests may see a response; its customer, once it is sent to them."""
+    """Staff who answer requests may see a response; its customer, once it is sent to them.
+
+    Agents may log requests but not open the answers: a response holds every department's
+    complaints about the customer, more than one department's queue shows.
+    """
     if user.is_active and user.is_staff:
-        return user.has_perm("accounts.view_subjectaccessrequest")
+        return user.has_perm("accounts.change_subjectaccessrequest")
     sars = SAR.objects.filter(bundle=bundle, state=SAR.State.FULFILLED).select_related("customer")
     return any(sar_customer_can_download(user, sar) for sar in sars)
 

@@ -362,6 +362,15 @@ def test_an_agent_may_log_but_not_answer(client, lead):
     client.force_login(lead)
     page = client.get(reverse("admin:accounts_subjectaccessrequest_change", args=[sar.pk]))
     assert b"Prepare the response" in page.content
+    bundle = bundle_build(sar_response_prepare(sar=sar, actor=lead).pk)
+    progress = reverse("complaints:bundle-progress", args=[bundle.pk])
+    download = reverse("complaints:bundle-download", args=[bundle.pk])
+    assert client.get(progress).status_code == 200
+    assert client.get(download).status_code == 200
+    # The response holds every department's complaints: not for an agent's eyes.
+    client.force_login(agent)
+    assert client.get(progress).status_code == 404
+    assert client.get(download).status_code == 404
 
 
 def test_history_rows_cannot_be_changed_or_deleted(lead):
