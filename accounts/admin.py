@@ -5,7 +5,9 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.integrations import api_key_issue, api_key_revoke, integration_create
@@ -105,9 +107,10 @@ class CustomerAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     autocomplete_fields = ("user",)
-    readonly_fields = ("created_at",)
+    readonly_fields = ("created_at", "subject_access")
     fieldsets = (
         (None, {"fields": ("name", "account_reference", "user", "created_at")}),
+        (_("Their data (UK GDPR)"), {"fields": ("subject_access",)}),
         (
             _("Contact details"),
             {"fields": ("email", "phone", "postal_address", "preferred_contact_method")},
@@ -123,6 +126,19 @@ class CustomerAdmin(admin.ModelAdmin):
         if not search_term.strip():
             return queryset, False
         return queryset.filter(pk__in=customers_matching(search_term).values("pk")), False
+
+    @admin.display(description=_("subject access requests"))
+    def subject_access(self, obj):
+        """Links to log a request for everything we hold (a letter, a call) and to theirs."""
+        if obj is None or obj.pk is None:
+            return "-"
+        add = reverse("admin:accounts_subjectaccessrequest_add")
+        listed = reverse("admin:accounts_subjectaccessrequest_changelist")
+        return format_html(
+            '<a href="{}?customer={}">Log a request for everything we hold</a> · '
+            '<a href="{}?customer__id__exact={}">Their requests</a>',
+            add, obj.pk, listed, obj.pk,
+        )  # fmt: skip
 
     def has_delete_permission(self, request, obj=None):
         # Customers own complaints, which are never deleted.
@@ -257,3 +273,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from accounts import admin_sar  # noqa: E402, F401  (subject access requests)

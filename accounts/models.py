@@ -317,3 +317,251 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.integration} {self.key}"
+
+
+class SubjectAccessRequest(models.Model):
+    """A request for everything we hold about a customer (UK GDPR art. 15), with its clock.
+
+    A case of its own kind, with its own reference (SAR-2026-0001) and history. Written only
+    by accounts.sar; the dates come from complaints.domain.sar.
+    """
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("Portal (asked for a copy of their data)")
+        LETTER = "letter", _("Letter")
+        EMAIL = "email", _("Email (marked by staff)")
+        PHONE = "phone", _("Telephone (a request made aloud)")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        EXTENDED = "extended", _("Open, extended")
+        FULFILLED = "fulfilled", _("Answered")
+        REFUSED = "refused", _("Refused, with the reason")
+
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="subject_access_requests",
+    )
+    channel = models.CharField(_("received by"), max_length=10, choices=Channel.choices)
+    received_at = models.DateTimeField(_("received"))
+    details = models.TextField(_("what was asked"), blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.OPEN, editable=False
+    )
+    due_on = models.DateField(_("due (one month)"), editable=False)
+    extended_due_on = models.DateField(
+        _("due after the extension"), null=True, blank=True, editable=False
+    )
+    current_due_on = models.DateField(_("due"), editable=False)
+    extension_reason = models.TextField(_("why it was extended"), blank=True, editable=False)
+    extension_told_at = models.DateTimeField(
+        _("customer told of the extension"), null=True, blank=True, editable=False
+    )
+    closed_at = models.DateTimeField(
+        _("answered or refused"), null=True, blank=True, editable=False
+    )
+    refusal_reason = models.TextField(_("why it was refused"), blank=True, editable=False)
+    bundle = models.ForeignKey(
+        "complaints.Bundle",
+        verbose_name=_("the response (ZIP)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    inbound_email = models.ForeignKey(
+        "complaints.InboundEmail",
+        verbose_name=_("from the email"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    logged_by = models.ForeignKey(
+        User,
+        verbose_name=_("logged by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    handled_by = models.ForeignKey(
+        User,
+        verbose_name=_("handled by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("logged"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("subject access request")
+        verbose_name_plural = _("subject access requests")
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            # Asking again while a request is open is the same request: its clock stands.
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(state__in=["open", "extended"]),
+                name="sar_one_open_per_customer",
+            ),
+            models.UniqueConstraint(
+                fields=["inbound_email"],
+                condition=models.Q(inbound_email__isnull=False),
+                name="sar_once_per_email",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(extended_due_on__isnull=True)
+                | models.Q(extended_due_on__gt=models.F("due_on")),
+                name="sar_extension_is_later",
+            ),
+        ]
+        indexes = [
+            # The sweep: open requests by due date.
+            models.Index(
+                fields=["current_due_on", "id"],
+                condition=models.Q(state__in=["open", "extended"]),
+                name="sar_open_due_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (self.State.OPEN, self.State.EXTENDED)
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """History rows are written once: bulk update and delete are refused."""
+
+    def update(self, **kwargs):
+        raise PermissionError("History is append-only: rows cannot be changed.")
+
+    def delete(self):
+        raise PermissionError("History is append-only: rows cannot be deleted.")
+
+
+class SubjectAccessEventManager(models.Manager.from_queryset(AppendOnlyQuerySet)):
+    """Write a request's history through record()."""
+
+    def record(self, *, request, kind, actor, reason, at=None, extra=None, notice=""):
+        """Append one row to the request's history (in the caller's transaction)."""
+        return self.create(
+            request=request,
+            kind=kind,
+            actor=actor if getattr(actor, "pk", None) else None,
+            reason=reason,
+            at=at or timezone.now(),
+            extra=extra or {},
+            notice=notice,
+        )
+
+
+class SubjectAccessEvent(models.Model):
+    """One change to a subject access request: what, who, when and why (append-only)."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        ASKED_AGAIN = "asked_again", _("Asked again while open")
+        EXTENDED = "extended", _("Extended")
+        RESPONSE_REQUESTED = "response_requested", _("Response being prepared")
+        RESPONSE_READY = "response_ready", _("Response ready")
+        RESPONSE_FAILED = "response_failed", _("Response failed to build")
+        FULFILLED = "fulfilled", _("Answered")
+        REFUSED = "refused", _("Refused")
+        HANDLER = "handler", _("Handler changed")
+        CUSTOMER_TOLD = "customer_told", _("Customer told")
+        DOWNLOADED = "downloaded", _("Response downloaded")
+        ALERT = "alert", _("Alert raised")
+
+    request = models.ForeignKey(
+        SubjectAccessRequest,
+        verbose_name=_("request"),
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    kind = models.CharField(_("what happened"), max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    reason = models.TextField(_("what and why"))
+    extra = models.JSONField(_("details"), default=dict, blank=True)
+    notice = models.CharField(
+        _("customer told of"),
+        max_length=20,
+        blank=True,
+        help_text=_("Set on the row that told the customer; each notice is sent once."),
+    )
+
+    objects = SubjectAccessEventManager()
+
+    class Meta:
+        verbose_name = _("subject access request event")
+        verbose_name_plural = _("subject access request history")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["request", "at"], name="sar_event_request_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "notice"],
+                condition=~models.Q(notice=""),
+                name="sar_notice_once",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.request_id} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("History is append-only: rows cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("History is append-only: rows cannot be deleted.")
+
+
+class SubjectAccessAlert(models.Model):
+    """An alert to the data-protection lead and managers: at most one per request, kind and date."""
+
+    class Kind(models.TextChoices):
+        DUE_SOON = "due_soon", _("Due soon")
+        OVERDUE = "overdue", _("Overdue")
+
+    request = models.ForeignKey(
+        SubjectAccessRequest,
+        verbose_name=_("request"),
+        on_delete=models.PROTECT,
+        related_name="alerts",
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    due_on = models.DateField(_("for the due date"))
+    message = models.CharField(_("message"), max_length=300)
+    created_at = models.DateTimeField(_("raised"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("subject access alert")
+        verbose_name_plural = _("subject access alerts")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "kind", "due_on"], name="sar_alert_once_per_due_date"
+            ),
+        ]
+
+    def __str__(self):
+        return self.message

@@ -18,10 +18,11 @@ from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Customer, User
+from accounts.models import Customer, SubjectAccessRequest, User
 from complaints.domain.wording import date_words
 from complaints.models import (
     Attachment,
+    Bundle,
     CaseEvent,
     CaseNote,
     Complaint,
@@ -152,6 +153,12 @@ def customer_anonymise(
             files.setdefault(complaint_id, []).append(name)
     emails.update(sender=removed, subject=removed)
     names = [name for group in files.values() for name in group]
+    # Subject access requests keep their dates and history; what was asked goes, and so do
+    # the ZIPs built about the customer (their answers and any case files), after commit.
+    SubjectAccessRequest.objects.filter(customer=locked).exclude(details="").update(details=removed)
+    built = Bundle.objects.filter(customer=locked).exclude(file="")
+    names += [name for name in built.values_list("file", flat=True) if name]
+    built.update(file="")
     transaction.on_commit(lambda: _files_delete(names))
 
     for complaint in complaints.order_by("pk"):

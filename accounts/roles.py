@@ -50,6 +50,8 @@ FORBIDDEN_PERMISSIONS: frozenset[str] = frozenset(
         "complaints.delete_thirdpartycorrespondence",
         "complaints.delete_attachment",
         "accounts.delete_customer",
+        "accounts.delete_subjectaccessrequest",
+        "accounts.delete_subjectaccessevent",
     }
 )
 
@@ -80,12 +82,24 @@ _AGENT_PERMISSIONS: tuple[str, ...] = (
     "accounts.view_customer",
     "accounts.add_customer",
     "accounts.change_customer",
+    # Subject access requests (UK GDPR art. 15): any agent logs one from a letter or an
+    # email and sees the open ones; managers and the Company Secretary answer them.
+    "accounts.view_subjectaccessrequest",
+    "accounts.add_subjectaccessrequest",
+    "accounts.view_subjectaccessevent",
+)
+
+# Who answers subject access requests: extends, prepares and sends the response, refuses.
+_SAR_HANDLER_PERMISSIONS: tuple[str, ...] = (
+    "accounts.change_subjectaccessrequest",
+    "accounts.view_subjectaccessalert",
 )
 
 _MANAGER_PERMISSIONS: tuple[str, ...] = (
     *_AGENT_PERMISSIONS,
     "complaints.view_all_departments",
     "complaints.review_formal",
+    *_SAR_HANDLER_PERMISSIONS,
 )
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
@@ -98,7 +112,12 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.TECHNICAL_DIRECTOR: _MANAGER_PERMISSIONS,
     # COP-19: the Company Secretary owns complaints about the Code, and may be asked for
     # at the formal stage (COP-15), so sees formal cases but not every queue.
-    Role.COMPANY_SECRETARY: (*_AGENT_PERMISSIONS, "complaints.review_formal"),
+    # The Company Secretary is also the data-protection lead: answers subject access requests.
+    Role.COMPANY_SECRETARY: (
+        *_AGENT_PERMISSIONS,
+        "complaints.review_formal",
+        *_SAR_HANDLER_PERMISSIONS,
+    ),
     Role.ADMINISTRATOR: (
         f"accounts.{ALL_OF_APP}",
         f"complaints.{ALL_OF_APP}",

@@ -14,3 +14,12 @@ def retention_sweep():
     """Anonymise customers whose retention period has ended (UK GDPR); safe to run twice."""
     for line in retention_sweep_run():
         logger.info("%s", line)
+
+
+@shared_task(name="accounts.tasks.sar_alerts_sweep", ignore_result=True)
+def sar_alerts_sweep():
+    """Alert before a subject access request is due and when it is overdue; each alert once."""
+    from accounts.sar import sar_alerts_sweep as sar_alerts_sweep_run
+
+    for line in sar_alerts_sweep_run():
+        logger.info("%s", line)

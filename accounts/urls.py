@@ -19,6 +19,13 @@ urlpatterns = [
     path("password/", views.password_set, name="password"),
     path("privacy/export/", views_privacy.privacy_export, name="privacy_export"),
     path("privacy/erase/", views_privacy.privacy_erase, name="privacy_erase"),
+    path("privacy/requests/", views_privacy.sar_list, name="sar-list"),
+    path("privacy/requests/new/", views_privacy.sar_request, name="sar-request"),
+    path(
+        "privacy/requests/<str:sar_reference>/download/",
+        views_privacy.sar_download,
+        name="sar-download",
+    ),
     path(
         "password-reset/",
         auth_views.PasswordResetView.as_view(

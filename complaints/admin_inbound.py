@@ -35,7 +35,7 @@ class InboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "reviewed_at",
     )
     fields = readonly_fields
-    actions = ["release", "reject"]
+    actions = ["release", "reject", "mark_subject_access"]
     show_full_result_count = False
 
     @admin.display(description="complaint", ordering="complaint__reference")
@@ -61,6 +61,33 @@ class InboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Reject", permissions=["review"])
     def reject(self, request, queryset):
         self._review(request, queryset, inbound_email_reject, "rejected")
+
+    @admin.action(
+        description="Mark as a subject access request (everything we hold)",
+        permissions=["log_sar"],
+    )
+    def mark_subject_access(self, request, queryset):
+        from accounts.sar import SarRuleError, sar_open_from_email
+
+        for inbound in queryset.select_related("complaint__customer"):
+            try:
+                opened = sar_open_from_email(inbound_email=inbound, actor=request.user)
+            except SarRuleError as exc:
+                self.message_user(request, f"{inbound}: {exc}", messages.ERROR)
+                continue
+            sar = opened.request
+            url = reverse("admin:accounts_subjectaccessrequest_change", args=[sar.pk])
+            words = (
+                "logged, due by {}" if opened.created else "already open (due by {}); noted"
+            ).format(f"{sar.current_due_on:%A} {sar.current_due_on.day} {sar.current_due_on:%B %Y}")
+            self.message_user(
+                request,
+                format_html('<a href="{}">{}</a> {}.', url, sar.reference, words),
+                messages.SUCCESS,
+            )
+
+    def has_log_sar_permission(self, request):
+        return request.user.has_perm("accounts.add_subjectaccessrequest")
 
     def _review(self, request, queryset, service, done: str) -> None:
         count = 0

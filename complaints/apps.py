@@ -12,10 +12,12 @@ class ComplaintsConfig(AppConfig):
             guards_reinstall_on_post_migrate,
             sqlite_function_register,
         )
+        from complaints.bundles import bundle_queued
         from complaints.signals import outbox_message_queued
-        from complaints.tasks import outbox_enqueue
+        from complaints.tasks import bundle_enqueue, outbox_enqueue
 
         outbox_message_queued.connect(outbox_enqueue, dispatch_uid="complaints.outbox_enqueue")
+        bundle_queued.connect(bundle_enqueue, dispatch_uid="complaints.bundle_enqueue")
         connection_created.connect(
             sqlite_function_register, dispatch_uid="complaints.sqlite_function_register"
         )

@@ -195,7 +195,23 @@ def alarms_for(complaint) -> dict[str, datetime]:
         alarms[AlarmKind.OSC_WARNING] = complaint.osc_warning_at
     if complaint.osc_window_closed_for != complaint.osc_deadline_at:
         alarms[AlarmKind.OSC_CLOSED] = complaint.osc_deadline_at
+    # COP-18: the ADR scheme's deadline for our case file, until a case file is ready.
+    case_file_due = complaint.case_file_due_at
+    if case_file_due and complaint.case_file_ready_at is None:
+        if complaint.case_file_warned_for != case_file_due:
+            alarms[AlarmKind.CASE_FILE_WARNING] = case_file_warning(case_file_due)
+        if complaint.case_file_overdue_for != case_file_due:
+            alarms[AlarmKind.CASE_FILE_OVERDUE] = case_file_due
     return alarms
+
+
+def case_file_warning(due_at: datetime) -> datetime:
+    """When the senior managers are reminded of the ombudsman's case file deadline."""
+    from complaints.domain.case_file import case_file_warning_at
+
+    return case_file_warning_at(
+        due_at, calendar=calendar(), working_days=settings.REDRESS_CASE_FILE_WARNING_WORKING_DAYS
+    )
 
 
 def alarms_sync(complaint, *, existing: dict | None = None) -> None:
@@ -336,7 +352,17 @@ def complaint_clocks_explained(complaint) -> list[ExplainedClock]:
             f"{policy.osc_warning_days} days before the referral deadline (COP-18)",
         )
     )
+    if complaint.case_file_due_at:
+        lines.append(
+            (
+                "case_file_due",
+                f"our case file is due to the ADR scheme {local(complaint.case_file_due_at)}, "
+                "close of business on the day it gave (COP-18); senior managers reminded "
+                f"{local(case_file_warning(complaint.case_file_due_at))}",
+            )
+        )
     due = {
+        "case_file_due": complaint.case_file_due_at,
         "response_due": complaint.response_due_at,
         "resolution_target": complaint.resolution_target_at,
         "progress_update": complaint.progress_update_due_at,

@@ -207,6 +207,37 @@ class Complaint(models.Model):
         blank=True,
         help_text=_("The referral deadline that has passed (COP-18)."),
     )
+    # The ADR scheme's request for our case file (recorded on the ADR referral, which
+    # keeps the request date and their reference): the deadline is a stored clock here,
+    # like every clock the sweep reads, written by escalation.services only.
+    case_file_due_at = models.DateTimeField(
+        _("case file due to the ombudsman"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The ADR scheme's deadline for our case file (COP-18)."),
+    )
+    case_file_ready_at = models.DateTimeField(
+        _("case file produced"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the first case file after the scheme's request was ready."),
+    )
+    case_file_warned_for = models.DateTimeField(
+        _("case file reminder sent for"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The case file deadline the senior managers were reminded of."),
+    )
+    case_file_overdue_for = models.DateTimeField(
+        _("case file overdue alert sent for"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The case file deadline that passed without a case file."),
+    )
 
     stated_account_reference = models.CharField(
         _("account reference given"),
@@ -258,6 +289,12 @@ class Complaint(models.Model):
             models.Index(fields=["assignee", "status"], name="complaint_assignee_idx"),
             # "Assigned to me", newest first, without sorting a whole career of cases.
             models.Index(fields=["assignee", "-first_made_at"], name="complaint_mine_idx"),
+            # The ADR scheme's case file deadlines due soon (webhook warnings), a few rows.
+            models.Index(
+                fields=["case_file_due_at"],
+                condition=models.Q(case_file_due_at__isnull=False),
+                name="complaint_case_file_due_idx",
+            ),
             models.Index(fields=["status"], name="complaint_status_idx"),
             # Queue views sort and filter on these; the jobs use DeadlineAlarm.due_at.
             models.Index(fields=["response_due_at"], name="complaint_response_due_idx"),
@@ -417,6 +454,7 @@ class CaseEvent(models.Model):
         NOTICE = "notice", _("Notice sent")
         CLOCK = "clock", _("Clock event")
         CUSTOMER_MATCHED = "customer_matched", _("Customer matched")
+        BUNDLE = "bundle", _("Bundle of documents (case file, data export)")
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="events"
@@ -682,6 +720,8 @@ class AlarmKind(models.TextChoices):
     ADR_LETTER = "adr_letter", _("ADR point (COP-16)")
     OSC_WARNING = "osc_warning", _("Ombudsman deadline warning (COP-18)")
     OSC_CLOSED = "osc_closed", _("Ombudsman window closes (COP-18)")
+    CASE_FILE_WARNING = "case_file_warning", _("Ombudsman's case file due soon (COP-18)")
+    CASE_FILE_OVERDUE = "case_file_overdue", _("Ombudsman's case file overdue (COP-18)")
 
 
 class DeadlineAlarm(models.Model):
@@ -1095,3 +1135,122 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.webhook_id} {self.event_type}"
+
+
+class BundleKind(models.TextChoices):
+    """What a bundle of documents is for; each kind has its builder (complaints.bundles)."""
+
+    OMBUDSMAN_CASE_FILE = "ombudsman_case_file", _("Case file for the ombudsman (COP-18)")
+    SUBJECT_ACCESS = "subject_access", _("Subject access request response (UK GDPR)")
+
+
+class BundleState(models.TextChoices):
+    QUEUED = "queued", _("Waiting to be built")
+    BUILDING = "building", _("Being built")
+    READY = "ready", _("Ready to download")
+    FAILED = "failed", _("Failed")
+
+
+BUNDLE_ACTIVE_STATES = (BundleState.QUEUED, BundleState.BUILDING)
+
+
+def bundle_path(instance: Bundle, filename: str) -> str:
+    """Store a bundle's ZIP under a random name; its download name is worked out apart."""
+    import uuid
+
+    return f"bundles/{instance.kind}/{uuid.uuid4().hex}.zip"
+
+
+class Bundle(models.Model):
+    """A ZIP of documents about one complaint or customer, built in the background.
+
+    Made by complaints.bundles.bundle_request and bundle_build only. Bundles are kept: a
+    second request after one is ready makes a new version beside it.
+    """
+
+    kind = models.CharField(_("kind"), max_length=30, choices=BundleKind.choices)
+    complaint = models.ForeignKey(
+        Complaint,
+        verbose_name=_("complaint"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bundles",
+    )
+    customer = models.ForeignKey(
+        "accounts.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bundles",
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=BundleState.choices, default=BundleState.QUEUED
+    )
+    progress_done = models.PositiveIntegerField(_("items done"), default=0)
+    progress_total = models.PositiveIntegerField(_("items in all"), default=0)
+    file = models.FileField(_("ZIP file"), upload_to=bundle_path, blank=True)
+    sha256 = models.CharField(_("SHA-256 of the ZIP"), max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
+    error = models.TextField(_("why it failed"), blank=True)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bundle")
+        verbose_name_plural = _("bundles")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One bundle waiting or being built per subject and kind (bundle_request).
+            models.UniqueConstraint(
+                fields=["kind", "complaint"],
+                condition=models.Q(state__in=["queued", "building"], complaint__isnull=False),
+                name="bundle_one_active_per_complaint",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "customer"],
+                condition=models.Q(
+                    state__in=["queued", "building"],
+                    complaint__isnull=True,
+                    customer__isnull=False,
+                ),
+                name="bundle_one_active_per_customer",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "complaint", "version"],
+                condition=models.Q(complaint__isnull=False),
+                name="bundle_version_per_complaint",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "customer", "version"],
+                condition=models.Q(complaint__isnull=True, customer__isnull=False),
+                name="bundle_version_per_customer",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["complaint", "kind", "-version"], name="bundle_complaint_idx"),
+            models.Index(fields=["customer", "kind", "-version"], name="bundle_customer_idx"),
+            # The sweep: bundles still waiting or being built, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(state__in=["queued", "building"]),
+                name="bundle_active_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} v{self.version} ({self.get_state_display()})"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Bundles are kept; a new request makes a new version.")

@@ -6,6 +6,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from complaints.bundles import bundle_build, bundles_sweep
 from complaints.inbound.imap import imap_poll_from_settings
 from complaints.services.enforcement import deadlines_sweep, sweep_seconds_budget
 from complaints.services.heartbeat import heartbeat_record
@@ -65,6 +66,26 @@ def history_checkpoint():
     checkpoint = history_checkpoint_write(now=timezone.now())
     if checkpoint.written:
         logger.info("history checkpoint %s", json.dumps(checkpoint.record, sort_keys=True))
+
+
+@shared_task(name="complaints.tasks.bundle_build", ignore_result=True)
+def bundle_build_task(bundle_id: int):
+    """Build one requested bundle (a case file, a data export); safe to run twice."""
+    bundle = bundle_build(bundle_id)
+    if bundle is not None:
+        logger.info("bundle %s %s v%s: %s", bundle.pk, bundle.kind, bundle.version, bundle.state)
+
+
+@shared_task(name="complaints.tasks.bundles_sweep", ignore_result=True)
+def bundles_sweep_task():
+    """Build bundles left queued (broker down) or claimed by a worker that died."""
+    for line in bundles_sweep():
+        logger.info("%s", line)
+
+
+def bundle_enqueue(sender, *, bundle_id: int, **kwargs):
+    """Ask a worker to build a newly requested bundle; the bundles sweep is the fallback."""
+    bundle_build_task.delay(bundle_id)
 
 
 def outbox_enqueue(sender, *, message_id: int, **kwargs):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from complaints import views
+from complaints import bundles_views, views
 from complaints.portal import views as portal
 
 app_name = "complaints"
@@ -20,6 +20,12 @@ urlpatterns = [
     path("my/<str:reference>/deadlock/", portal.complaint_deadlock, name="complaint-deadlock"),
     path("my/<str:reference>/files/<int:pk>/", portal.complaint_file, name="complaint-file"),
     path("healthz", views.healthz, name="healthz"),
+    path("staff/bundles/<int:bundle_id>/", bundles_views.bundle_progress, name="bundle-progress"),
+    path(
+        "staff/bundles/<int:bundle_id>/download/",
+        bundles_views.bundle_download,
+        name="bundle-download",
+    ),
     path(
         "staff/attachments/<int:pk>/",
         views.attachment_download,

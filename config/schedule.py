@@ -57,8 +57,22 @@ def beat_schedule() -> dict:
         },
         # UK GDPR retention: personal data is anonymised years after the last closure, so a
         # day late is immaterial; daily keeps each run small and a missed one is caught up.
+        # Bundles (the ombudsman's case file, subject access responses) are built as soon
+        # as they are requested; this builds any left waiting by a lost broker message or a
+        # worker that died mid-build. Five minutes is soon enough for a document bundle.
+        "bundles-sweep": {
+            "task": "complaints.tasks.bundles_sweep",
+            "schedule": 300.0,
+        },
         "retention-sweep": {
             "task": "accounts.tasks.retention_sweep",
             "schedule": 86400.0,
+        },
+        # Subject access requests (UK GDPR art. 12(3)): due dates are whole days, so hourly
+        # raises a warning or an overdue alert within the hour of the day it falls due; each
+        # alert is stored once per due date, so a missed run is caught up by the next.
+        "sar-alerts-sweep": {
+            "task": "accounts.tasks.sar_alerts_sweep",
+            "schedule": 3600.0,
         },
     }

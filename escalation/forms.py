@@ -101,3 +101,19 @@ class FormalNoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Internal, never shown to the customer; kept apart from the review sent.",
     )
+
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class CaseFileRequestForm(forms.Form):
+    """The ADR scheme's request for our case file (COP-18)."""
+
+    requested_on = forms.DateField(label="The scheme asked on", widget=DATE_INPUT)
+    case_file_reference = forms.CharField(label="Their reference for the request", max_length=60)
+    due_on = forms.DateField(
+        label="Their deadline",
+        widget=DATE_INPUT,
+        help_text="Due by close of business that day. We remind you before it, and alert "
+        "the managers if it passes with no case file.",
+    )

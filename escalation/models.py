@@ -113,6 +113,14 @@ class AdrReferral(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # The scheme's request for our case file; its deadline is the complaint's stored
+    # clock case_file_due_at (escalation.services.case_file_request_record).
+    case_file_requested_on = models.DateField(
+        _("scheme asked for the case file on"), null=True, blank=True
+    )
+    case_file_reference = models.CharField(
+        _("scheme's reference for the request"), max_length=60, blank=True
+    )
 
     class Meta:
         verbose_name = _("ADR referral")

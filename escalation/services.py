@@ -522,3 +522,68 @@ def adr_remedies_chase(*, now: datetime | None = None) -> list[str]:
             AdrReferral.objects.filter(pk=referral.pk).update(remedy_chased_at=now)
             lines.append(f"{complaint.reference} ADR remedy overdue: chased managers")
     return lines
+
+
+@transaction.atomic
+def case_file_request_record(
+    *, referral: AdrReferral, actor, requested_on, case_file_reference: str, due_on
+) -> AdrReferral:
+    """Record that the ADR scheme asked for our case file, by when (COP-18).
+
+    The deadline (close of business on the day they gave) becomes a stored clock of the
+    complaint: the sweep reminds the reviewing senior manager and the managers before it
+    and alerts them once if it passes with no case file ready. Recorded again (the scheme
+    asks again, or moves its date), the new request replaces the old; a case file made on
+    or after the request date counts.
+    """
+    from complaints.domain.case_file import case_file_due
+    from escalation.casefile import case_file_ready_since
+
+    _require_reviewer(actor)
+    today = timezone.localdate()
+    errors = {}
+    if requested_on > today:
+        errors["requested_on"] = "The request date cannot be in the future."
+    if due_on < requested_on:
+        errors["due_on"] = "The scheme's deadline cannot be before its request."
+    if not case_file_reference.strip():
+        errors["case_file_reference"] = "Give the scheme's reference for the request."
+    if errors:
+        raise ValidationError(errors)
+    complaint = Complaint.objects.select_for_update(of=("self",)).get(pk=referral.complaint_id)
+    referral = AdrReferral.objects.select_for_update().get(pk=referral.pk)
+    referral.case_file_requested_on = requested_on
+    referral.case_file_reference = case_file_reference.strip()
+    referral.save(update_fields=["case_file_requested_on", "case_file_reference"])
+    complaint.case_file_due_at = case_file_due(due_on, calendar=calendar())
+    complaint.case_file_ready_at = case_file_ready_since(complaint, requested_on)
+    clocks_save(complaint)
+    CaseEvent.objects.record(
+        complaint=complaint,
+        kind=CaseEvent.Kind.CORRESPONDENCE,
+        actor=actor,
+        reason=f"The ADR scheme asked for our case file on {requested_on:%d %b %Y} (their "
+        f"reference {referral.case_file_reference}); due by "
+        f"{timezone.localtime(complaint.case_file_due_at):%d %b %Y %H:%M} (COP-18).",
+        extra={
+            "adr": "case_file_requested",
+            "case_file_reference": referral.case_file_reference,
+            "requested_on": requested_on.isoformat(),
+            "due_at": complaint.case_file_due_at.isoformat(),
+        },
+    )
+    return referral
+
+
+def case_file_produce(*, case: FormalCase, actor):
+    """Have the ombudsman's case file of a formal case built in the background (a Bundle).
+
+    A request while one is being built returns that one; after it is ready, a new version.
+    """
+    from complaints.bundles import bundle_request
+    from complaints.models import BundleKind
+
+    _require_reviewer(actor)
+    return bundle_request(
+        kind=BundleKind.OMBUDSMAN_CASE_FILE, complaint=case.complaint, actor=actor
+    )

@@ -30,4 +30,14 @@ urlpatterns = [
         views.formal_adr_remedy_done,
         name="formal-adr-remedy-done",
     ),
+    path(
+        "<str:register_reference>/case-file/request/",
+        views.formal_case_file_request,
+        name="formal-case-file-request",
+    ),
+    path(
+        "<str:register_reference>/case-file/",
+        views.formal_case_file,
+        name="formal-case-file",
+    ),
 ]

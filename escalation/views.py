@@ -5,10 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import staff_required
+from complaints.bundles import bundles_of
+from complaints.domain.case_file import case_file_met
 from complaints.forms import form_errors_add
+from complaints.models import BundleKind
 from complaints.paging import paged
 from complaints.selectors import complaint_timeline
 from escalation import forms as workspace_forms
@@ -24,6 +28,8 @@ from escalation.services import (
     adr_decision_record,
     adr_referral_record,
     adr_remedy_complete,
+    case_file_produce,
+    case_file_request_record,
     deadlock_letter_issue,
     final_proposition_send,
     formal_case_appoint,
@@ -35,6 +41,8 @@ from escalation.services import (
 
 # Rows on a page of each list: the open cases run to tens of thousands.
 FORMAL_LIST_PAGE_SIZE = 25
+# Case file versions listed on a formal case (the newest; every one is kept).
+CASE_FILE_VERSIONS_SHOWN = 20
 
 
 def reviewers_only(view):
@@ -138,6 +146,22 @@ def formal_detail(request, register_reference: str):
             "decision_form": workspace_forms.DecisionForm(),
             "remedy_form": workspace_forms.RemedyDoneForm(),
             "letters": complaint.attachments.filter(kind="letter_sent").order_by("at"),
+            "case_file_request_form": workspace_forms.CaseFileRequestForm(
+                initial={
+                    "requested_on": referral.case_file_requested_on,
+                    "case_file_reference": referral.case_file_reference,
+                    "due_on": complaint.case_file_due_at
+                    and timezone.localtime(complaint.case_file_due_at).date(),
+                }
+                if referral
+                else None
+            ),
+            "case_file_met": case_file_met(
+                complaint.case_file_due_at, complaint.case_file_ready_at, now=timezone.now()
+            ),
+            "case_files": bundles_of(kind=BundleKind.OMBUDSMAN_CASE_FILE, complaint=complaint)[
+                :CASE_FILE_VERSIONS_SHOWN
+            ],
         },
     )
 
@@ -262,3 +286,43 @@ def formal_adr_remedy_done(request, register_reference: str):
     except ValidationError as exc:
         return _back(request, case, error=exc)
     return _back(request, case, "Remedy recorded as done.")
+
+
+@require_POST
+@reviewers_only
+def formal_case_file_request(request, register_reference: str):
+    """Record the ADR scheme's request for our case file: its date, reference and deadline."""
+    case = _case(register_reference)
+    referral = AdrReferral.objects.filter(complaint=case.complaint).first()
+    if referral is None:
+        return _back(
+            request,
+            case,
+            error=ValidationError("Record the customer's referral to the scheme first."),
+        )
+    form = workspace_forms.CaseFileRequestForm(request.POST)
+    if not form.is_valid():
+        return _back(
+            request,
+            case,
+            error=ValidationError(
+                [f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items()]
+            ),
+        )
+    try:
+        case_file_request_record(referral=referral, actor=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        return _back(request, case, error=exc)
+    return _back(request, case, "The scheme's request for the case file is recorded.")
+
+
+@require_POST
+@reviewers_only
+def formal_case_file(request, register_reference: str):
+    """Have the ombudsman's case file built; then follow its progress."""
+    case = _case(register_reference)
+    bundle = case_file_produce(case=case, actor=request.user)
+    messages.success(
+        request, f"Case file version {bundle.version} is being built; it is kept on the case."
+    )
+    return redirect("complaints:bundle-progress", bundle.pk)

@@ -263,6 +263,41 @@ def _formal_case(visit) -> Scene:
     )
 
 
+def _formal_case_files(visit) -> Scene:
+    """A formal case with the ombudsman's request and one case file, then many versions."""
+    from complaints.models import Bundle, BundleKind, BundleState
+    from escalation.services import adr_referral_record, case_file_request_record
+
+    manager = StaffUserFactory(role=Role.SENIOR_MANAGER)
+    complaint = complaint_escalate(
+        complaint=complaint_make(), actor=manager, requested="not_specified", reason="No."
+    )
+    referral = adr_referral_record(
+        complaint=complaint, actor=manager, referred_at=timezone.now() - timedelta(days=1)
+    )
+    case_file_request_record(
+        referral=referral, actor=manager, requested_on=timezone.localdate(),
+        case_file_reference="OS-CF-1", due_on=timezone.localdate() + timedelta(days=14),
+    )  # fmt: skip
+    requesters = _staff(3, role=Role.SENIOR_MANAGER)
+
+    def add(versions: range) -> None:
+        for n in versions:
+            Bundle.objects.create(
+                kind=BundleKind.OMBUDSMAN_CASE_FILE, complaint=complaint,
+                customer=complaint.customer, version=n, requested_by=requesters[n % 3],
+                state=BundleState.READY if n % 2 else BundleState.FAILED,
+                file=f"bundles/x{n}.zip", sha256=f"{n:064d}", size=1000 * n, error="",
+            )  # fmt: skip
+
+    add(range(1, 2))
+    return Scene(
+        _signed_in(manager),
+        grow=lambda: add(range(2, 9)),
+        kwargs={"register_reference": complaint.formal_case.register_reference},
+    )
+
+
 def _queue_row(queue: str, *, me, others: list, i: int) -> None:
     """Add one complaint that the desk's `queue` lists for `me`."""
     late = queue in ("due_today", "overdue")
@@ -364,6 +399,73 @@ def _people(visit) -> Scene:
     return Scene(_signed_in(admin_user), grow=lambda: [add(i) for i in range(few, many)])
 
 
+def _sar_answered(customer, handler, *, sent: bool) -> None:
+    """A subject access request of `customer`, answered with its ZIP or refused."""
+    from accounts.sar import sar_fulfil, sar_open, sar_refuse, sar_response_prepare
+    from complaints.bundles import bundle_build
+
+    sar = sar_open(customer=customer, channel="letter", actor=handler).request
+    if sent:
+        bundle_build(sar_response_prepare(sar=sar, actor=handler).pk)
+        sar_fulfil(sar=sar, actor=handler)
+    else:
+        sar_refuse(sar=sar, reason="Manifestly excessive.", actor=handler)
+
+
+def _customer_sars(visit) -> Scene:
+    """A confirmed customer with one answered subject access request, then fifteen."""
+    customer = CustomerFactory(confirmed=True)
+    complaint_make(customer=customer)
+    lead = StaffUserFactory(role=Role.COMPANY_SECRETARY)
+    few, many = CUSTOMER_COMPLAINTS
+    for i in range(few):
+        _sar_answered(customer, lead, sent=True)
+    return Scene(
+        _signed_in(customer.user),
+        grow=lambda: [_sar_answered(customer, lead, sent=bool(i % 2)) for i in range(many - few)],
+    )
+
+
+def _sar_desk(visit) -> Scene:
+    """The Company Secretary; each row an open request of another customer, alerted."""
+    from accounts.models import SubjectAccessRequest
+    from accounts.sar import sar_alerts_sweep, sar_open
+
+    lead = StaffUserFactory(role=Role.COMPANY_SECRETARY)
+    received = timezone.now() - timedelta(days=40)
+
+    def add(i: int) -> None:
+        sar_open(customer=CustomerFactory(), channel="letter", actor=lead, received_at=received)
+
+    few, many = LIST_ROWS
+    for i in range(few):
+        add(i)
+    sar_alerts_sweep()
+
+    def grow():
+        for i in range(few, many):
+            add(i)
+        sar_alerts_sweep()
+
+    first = SubjectAccessRequest.objects.order_by("pk").first()
+    return Scene(_signed_in(lead), grow=grow, kwargs={"object_id": first.pk})
+
+
+def _sar_case(visit) -> Scene:
+    """The Company Secretary on one request, with a short then a long history."""
+    from accounts.sar import sar_open
+
+    lead = StaffUserFactory(role=Role.COMPANY_SECRETARY)
+    customer = CustomerFactory()
+    sar = sar_open(customer=customer, channel="letter", actor=lead).request
+
+    def grow():
+        for _ in range(10):
+            sar_open(customer=customer, channel="email", actor=lead, details="Again.")
+
+    return Scene(_signed_in(lead), grow=grow, kwargs={"object_id": sar.pk})
+
+
 def _formal_cases(visit) -> Scene:
     """A senior manager; formal cases reviewed by them, by another, and closed ones."""
     me, other = (
@@ -454,6 +556,9 @@ PAGES = [
         lists=True,
     ),
     page("privacy-erase", _customer_account, "accounts:privacy_erase"),
+    # Subject access requests (issue 15 item 5).
+    page("sar-list", _customer_sars, "accounts:sar-list", lists=True),
+    page("sar-ask", _customer_sars, "accounts:privacy_export"),
     page("my-complaint", _customer_case, "complaints:complaint-detail", REF, lists=True),
     page("my-complaint-reply", _customer_case, "complaints:complaint-reply", REF),
     page("my-complaint-escalate", _customer_case, "complaints:complaint-escalate", REF),
@@ -487,8 +592,25 @@ PAGES = [
     page("inbound-emails", _inbound_emails, "admin:complaints_inboundemail_changelist", lists=True),
     page("users", _people, "admin:accounts_user_changelist", lists=True),
     page("customers", _people, "admin:accounts_customer_changelist", lists=True),
+    page("sar-desk", _sar_desk, "admin:accounts_subjectaccessrequest_changelist", lists=True),
+    page("sar-alerts", _sar_desk, "admin:accounts_subjectaccessalert_changelist", lists=True),
+    page(
+        "sar-desk-case",
+        _sar_case,
+        "admin:accounts_subjectaccessrequest_change",
+        "object_id",
+        lists=True,
+    ),
     page("formal-list", _formal_cases, "escalation:formal-list", lists=True),
     page("formal-case", _formal_case, "escalation:formal-detail", "register_reference", lists=True),
+    # The ombudsman's case file: its request and every version listed (issue 16 item 5).
+    page(
+        "formal-case-files",
+        _formal_case_files,
+        "escalation:formal-detail",
+        "register_reference",
+        lists=True,
+    ),
     page("register", _formal_cases, "reports:register", lists=True),
     page("dashboard", _formal_cases, "reports:dashboard"),
 ]
@@ -544,6 +666,8 @@ def test_every_page_is_in_the_table():
         "complaints:confirm",  # a button
         "complaints:healthz",
         "complaints:staff-attachment-download",  # one file
+        "complaints:bundle-progress",  # one bundle (its versions are on the formal case page)
+        "complaints:bundle-download",  # one file
     }
     names = {f"complaints:{p.name}" for p in complaints_urls} | {
         f"escalation:{p.name}" for p in formal_urls if p.name in ("formal-list", "formal-detail")

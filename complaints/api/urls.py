@@ -6,7 +6,7 @@ from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from complaints.api import views, views_formal
+from complaints.api import views, views_formal, views_sar
 
 app_name = "api"
 
@@ -69,6 +69,25 @@ urlpatterns = [
             name=f"formal-{slug}",
         )
         for slug, view in views_formal.FORMAL_ACTION_VIEWS.items()
+    ],
+    path(
+        "formal-cases/<str:register_reference>/case-files/<int:version>/",
+        views_formal.FormalCaseFileDownload.as_view(),
+        name="formal-case-file-download",
+    ),
+    path("subject-access-requests/", views_sar.SarList.as_view(), name="sar-list"),
+    path(
+        "subject-access-requests/<str:sar_reference>/",
+        views_sar.SarDetail.as_view(),
+        name="sar-detail",
+    ),
+    *[
+        path(
+            f"subject-access-requests/<str:sar_reference>/{slug}/",
+            view.as_view(),
+            name=f"sar-{slug}",
+        )
+        for slug, view in views_sar.SAR_ACTION_VIEWS.items()
     ],
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", ReferenceView.as_view(url_name="api:schema"), name="docs"),

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.db.models import Prefetch
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import CursorPagination
@@ -22,6 +26,8 @@ from accounts.models import ApiScope
 from complaints.api import forms as api_forms
 from complaints.api.problems import Problem, validation_problem
 from complaints.api.views import ERRORS, ApiView, _need, _not_found, if_match_version
+from complaints.bundles import bundle_can_view, bundle_downloaded, bundle_filename, bundles_of
+from complaints.models import Bundle, BundleKind, BundleState
 from complaints.selectors import complaints_visible_to
 from escalation import forms as workspace_forms
 from escalation.models import AdrReferral, FormalCase
@@ -29,6 +35,8 @@ from escalation.services import (
     adr_decision_record,
     adr_referral_record,
     adr_remedy_complete,
+    case_file_produce,
+    case_file_request_record,
     deadlock_letter_issue,
     final_proposition_send,
     formal_case_appoint,
@@ -39,6 +47,17 @@ from escalation.services import (
 
 
 class AdrReferralSerializer(serializers.ModelSerializer):
+    case_file_due_at = serializers.DateTimeField(
+        source="complaint.case_file_due_at",
+        allow_null=True,
+        help_text="The scheme's deadline for our case file (COP-18), a clock the sweep tracks.",
+    )
+    case_file_ready_at = serializers.DateTimeField(
+        source="complaint.case_file_ready_at",
+        allow_null=True,
+        help_text="When the first case file made since the scheme's request was ready.",
+    )
+
     class Meta:
         model = AdrReferral
         fields = [
@@ -50,13 +69,54 @@ class AdrReferralSerializer(serializers.ModelSerializer):
             "remedy",
             "remedy_due_at",
             "remedy_completed_at",
+            "case_file_requested_on",
+            "case_file_reference",
+            "case_file_due_at",
+            "case_file_ready_at",
         ]
+
+
+class CaseFileSerializer(serializers.ModelSerializer):
+    """One version of the ombudsman's case file (a ZIP built in the background)."""
+
+    requested_by = serializers.CharField(source="requested_by.name", allow_null=True, default=None)
+    download = serializers.SerializerMethodField(
+        help_text="Where to download the ZIP once it is ready (formal scope)."
+    )
+
+    class Meta:
+        model = Bundle
+        fields = [
+            "version",
+            "state",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "progress_done",
+            "progress_total",
+            "size",
+            "sha256",
+            "error",
+            "download",
+        ]
+
+    def get_download(self, bundle) -> str | None:
+        if bundle.state != BundleState.READY:
+            return None
+        case = bundle.complaint.formal_case
+        return reverse(
+            "api:formal-case-file-download", args=[case.register_reference, bundle.version]
+        )
 
 
 class FormalCaseSerializer(serializers.ModelSerializer):
     complaint = serializers.CharField(source="complaint.reference")
     senior_manager = serializers.SerializerMethodField()
     adr_referral = serializers.SerializerMethodField()
+    case_files = serializers.SerializerMethodField(
+        help_text="Every case file produced for the ombudsman, newest first."
+    )
 
     class Meta:
         model = FormalCase
@@ -74,6 +134,7 @@ class FormalCaseSerializer(serializers.ModelSerializer):
             "final_proposition_sent_at",
             "version",
             "adr_referral",
+            "case_files",
         ]
 
     def get_senior_manager(self, case) -> dict | None:
@@ -84,10 +145,29 @@ class FormalCaseSerializer(serializers.ModelSerializer):
         referral = getattr(case.complaint, "adr_referral", None)
         return AdrReferralSerializer(referral).data if referral else None
 
+    @extend_schema_field(CaseFileSerializer(many=True))
+    def get_case_files(self, case) -> list:
+        files = getattr(case.complaint, "case_files", None)
+        if files is None:  # not prefetched (one case): read them now
+            files = bundles_of(kind=BundleKind.OMBUDSMAN_CASE_FILE, complaint=case.complaint)
+        for bundle in files:
+            bundle.complaint = case.complaint
+        return CaseFileSerializer(files, many=True).data
+
 
 def _cases(user):
-    return FormalCase.objects.filter(complaint__in=complaints_visible_to(user)).select_related(
-        "complaint__adr_referral", "senior_manager"
+    return (
+        FormalCase.objects.filter(complaint__in=complaints_visible_to(user))
+        .select_related("complaint__adr_referral", "senior_manager")
+        .prefetch_related(
+            Prefetch(
+                "complaint__bundles",
+                queryset=Bundle.objects.filter(kind=BundleKind.OMBUDSMAN_CASE_FILE)
+                .select_related("requested_by")
+                .order_by("-version"),
+                to_attr="case_files",
+            )
+        )
     )
 
 
@@ -229,6 +309,20 @@ FORMAL_ACTIONS = [
         lambda c, u, d: adr_referral_record(complaint=c.complaint, actor=u, **d),
     ),
     FormalAction(
+        "case_file_request",
+        "case-file-request",
+        "Record the ADR scheme's request for our case file (date, reference, deadline)",
+        workspace_forms.CaseFileRequestForm,
+        lambda c, u, d: case_file_request_record(referral=_referral(c), actor=u, **d),
+    ),
+    FormalAction(
+        "case_file",
+        "case-file",
+        "Produce the ombudsman's case file (a ZIP built in the background; see case_files)",
+        _NoFields,
+        lambda c, u, d: case_file_produce(case=c, actor=u),
+    ),
+    FormalAction(
         "adr_decision",
         "adr-decision",
         "Record the ADR scheme's decision",
@@ -312,3 +406,51 @@ def _formal_view(action: FormalAction) -> type[FormalCaseAction]:
 
 
 FORMAL_ACTION_VIEWS = {action.path: _formal_view(action) for action in FORMAL_ACTIONS}
+
+
+@extend_schema(tags=["formal complaints and ADR"])
+class FormalCaseFileDownload(ApiView):
+    """Download one version of the ombudsman's case file (a ZIP), once it is ready."""
+
+    required_scopes = (ApiScope.FORMAL,)
+
+    @extend_schema(
+        responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS},
+        operation_id="formal_cases_case_file_download",
+    )
+    def get(self, request, register_reference: str, version: int):
+        case = _case(request, register_reference)
+        if not reviewer_can_act(request.user):
+            raise PermissionDenied(
+                "Only senior managers handle the ombudsman's case file (COP-15, COP-18): "
+                "this key's integration does not have that role."
+            )
+        bundle = (
+            bundles_of(kind=BundleKind.OMBUDSMAN_CASE_FILE, complaint=case.complaint)
+            .filter(version=version)
+            .first()
+        )
+        if bundle is None or not bundle_can_view(request.user, bundle):
+            raise _not_found(f"Case file version {version} of {case.register_reference}")
+        if bundle.state != BundleState.READY:
+            raise Problem(
+                409,
+                "not-ready",
+                "Case file not ready",
+                f"Version {version} is {bundle.get_state_display().lower()}"
+                + (f": {bundle.error}" if bundle.error else "; try again shortly."),
+            )
+        try:
+            handle = bundle.file.open("rb")
+        except FileNotFoundError:
+            raise Problem(
+                410, "gone", "No longer held", "This case file is no longer held."
+            ) from None
+        bundle.complaint = case.complaint
+        bundle_downloaded(bundle=bundle, actor=request.user)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=bundle_filename(bundle),
+            content_type="application/zip",
+        )

@@ -351,6 +351,59 @@ def _osc_closed(complaint: Complaint, due_at: datetime, now: datetime) -> _Outco
     return _Outcome("ombudsman window closed", "would mark the ombudsman window closed")
 
 
+def _case_file_audiences(complaint: Complaint) -> tuple[tuple, str]:
+    """The reviewing senior manager (the formal case's assignee) and the managers."""
+    if complaint.assignee_id:
+        return (
+            (StaffAlert.Audience.ASSIGNEE, StaffAlert.Audience.MANAGERS),
+            f"{complaint.assignee} and managers",
+        )
+    return (StaffAlert.Audience.MANAGERS,), "managers"
+
+
+def _case_file_warning(complaint: Complaint, due_at: datetime, now: datetime) -> _Outcome:
+    """COP-18: remind the senior managers before the ADR scheme's case file deadline."""
+    deadline = complaint.case_file_due_at
+    complaint.case_file_warned_for = deadline
+    audiences, whom = _case_file_audiences(complaint)
+    _alert(
+        complaint,
+        kind=AlarmKind.CASE_FILE_WARNING,
+        deadline_at=deadline,
+        audiences=audiences,
+        message=f"{complaint.reference}: the ombudsman's case file is due {_local(deadline)}.",
+    )
+    _clock_event(
+        complaint,
+        reason=f"Ombudsman's case file due {_local(deadline)} (COP-18): reminded {whom}.",
+        due_at=deadline,
+        now=now,
+    )
+    return _alerted("ombudsman's case file due soon", whom)
+
+
+def _case_file_overdue(complaint: Complaint, due_at: datetime, now: datetime) -> _Outcome:
+    """COP-18: the ADR scheme's deadline passed with no case file ready; alert once."""
+    complaint.case_file_overdue_for = due_at
+    audiences, whom = _case_file_audiences(complaint)
+    _alert(
+        complaint,
+        kind=AlarmKind.CASE_FILE_OVERDUE,
+        deadline_at=due_at,
+        audiences=audiences,
+        message=f"{complaint.reference}: the ombudsman's case file was due {_local(due_at)} "
+        "and none has been produced.",
+    )
+    _clock_event(
+        complaint,
+        reason=f"Ombudsman's case file overdue (COP-18): was due {_local(due_at)}.",
+        due_at=due_at,
+        now=now,
+        missed=str(AlarmKind.CASE_FILE_OVERDUE),
+    )
+    return _alerted("ombudsman's case file overdue", whom)
+
+
 HANDLERS: dict[str, Callable[[Complaint, datetime, datetime], _Outcome | None]] = {
     AlarmKind.RESPONSE_OVERDUE: _response_overdue,
     AlarmKind.PHONE_PROMISE: _phone_promise,
@@ -360,6 +413,8 @@ HANDLERS: dict[str, Callable[[Complaint, datetime, datetime], _Outcome | None]] 
     AlarmKind.ADR_LETTER: _adr_letter,
     AlarmKind.OSC_WARNING: _osc_warning,
     AlarmKind.OSC_CLOSED: _osc_closed,
+    AlarmKind.CASE_FILE_WARNING: _case_file_warning,
+    AlarmKind.CASE_FILE_OVERDUE: _case_file_overdue,
 }
 
 

@@ -25,7 +25,7 @@ from complaints.webhooks.signing import webhook_id_new
 # The clocks a complaint.deadline_approaching can be about: the stored, indexed deadline
 # column, the rule's name (as complaint_clocks_explained names it), and when it no longer
 # applies (the duty was done). COP-12 response, COP-14 resolution target, COP-16 ADR letter,
-# COP-18 ombudsman referral deadline.
+# COP-18 ombudsman referral deadline and the ADR scheme's deadline for our case file.
 APPROACHING_CLOCKS = (
     ("response_due", "response_due_at", Q(responded_at__isnull=True, closed_at__isnull=True)),
     (
@@ -39,6 +39,8 @@ APPROACHING_CLOCKS = (
         "osc_deadline_at",
         Q(adr_letter_sent_at__isnull=False) | Q(deadlock_letter_received_at__isnull=False),
     ),
+    # The ADR scheme's deadline for our case file (issue 16 item 5), until one is ready.
+    ("case_file_due", "case_file_due_at", Q(case_file_ready_at__isnull=True)),
 )
 
 # A missed duty (the deadline jobs' alarm kind) and the clock it belongs to.
@@ -46,6 +48,7 @@ _MISSED_RULE = {
     "response_overdue": "response_due",
     "phone_promise": "phone_promise",
     "resolution_target": "resolution_target",
+    "case_file_overdue": "case_file_due",
 }
 
 

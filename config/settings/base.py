@@ -139,6 +139,10 @@ REDRESS_PORTAL_MAX_FILES = 5
 # UK GDPR retention: a customer's personal data is anonymised this long after their last
 # complaint closed (the case history is kept); see accounts/retention.py.
 REDRESS_RETENTION_YEARS = env.int("REDRESS_RETENTION_YEARS", default=6)
+# Subject access requests: warn this many working days before one is due, and write to the
+# data-protection lead at this address (empty: the alerts are in the staff desk only).
+REDRESS_SAR_WARNING_WORKING_DAYS = env.int("REDRESS_SAR_WARNING_WORKING_DAYS", default=5)
+REDRESS_DATA_PROTECTION_EMAIL = env("REDRESS_DATA_PROTECTION_EMAIL", default="")
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -271,6 +275,11 @@ REDRESS_SWEEP_SECONDS = env.float("REDRESS_SWEEP_SECONDS", default=60.0)
 REDRESS_OUTBOX_SECONDS = env.float("REDRESS_OUTBOX_SECONDS", default=60.0)
 # Attempts at sending one notice before it is marked failed for staff to act on.
 REDRESS_OUTBOX_MAX_ATTEMPTS = env.int("REDRESS_OUTBOX_MAX_ATTEMPTS", default=8)
+# Working days before the ADR scheme's deadline for our case file that the reviewing
+# senior manager and the managers are reminded (COP-18); an overdue alert follows at it.
+REDRESS_CASE_FILE_WARNING_WORKING_DAYS = env.int(
+    "REDRESS_CASE_FILE_WARNING_WORKING_DAYS", default=2
+)
 
 # --- Inbound email (COP-05) -----------------------------------------------------------------
 # Which department each complaints mailbox feeds. Defaults: the Code's own two addresses.

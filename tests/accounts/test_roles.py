@@ -54,14 +54,25 @@ def test_customer_role_has_no_permissions():
     assert role_permissions(Role.CUSTOMER) == frozenset()
 
 
+SAR_HANDLER = {"accounts.change_subjectaccessrequest", "accounts.view_subjectaccessalert"}
+
+
 def test_agents_see_one_department_managers_all_and_review_formal_cases():
     agent = role_permissions(Role.SUPPORT_AGENT)
     for role in (Role.SENIOR_MANAGER, Role.TECHNICAL_DIRECTOR):
         manager = role_permissions(role)
         assert agent < manager
-        assert manager - agent == {"complaints.view_all_departments", "complaints.review_formal"}
-    # COP-19, COP-15: the Company Secretary has a queue of its own and sees formal cases.
-    assert role_permissions(Role.COMPANY_SECRETARY) - agent == {"complaints.review_formal"}
+        assert manager - agent == {
+            "complaints.view_all_departments",
+            "complaints.review_formal",
+            *SAR_HANDLER,
+        }
+    # COP-19, COP-15: the Company Secretary has a queue of its own and sees formal cases;
+    # as the data-protection lead, answers subject access requests (issue 15 item 5).
+    assert role_permissions(Role.COMPANY_SECRETARY) - agent == {
+        "complaints.review_formal",
+        *SAR_HANDLER,
+    }
     assert role_permissions(Role.ACCOUNTS_AGENT) == agent
     assert "complaints.view_all_departments" not in agent
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -19,7 +20,8 @@ from rest_framework.test import APIClient
 
 from accounts.integrations import api_key_issue, api_key_revoke, integration_create
 from accounts.roles import STAFF_ROLES, Role
-from complaints.models import Attachment, Department
+from accounts.sar import sar_open
+from complaints.models import Attachment, Bundle, BundleKind, BundleState, Department
 from complaints.services.desk import complaint_escalate
 from tests.complaints.factories import complaint_make
 
@@ -35,6 +37,9 @@ SEES_TECHNICAL = frozenset(
 # Secretary, who reviews formal complaints (COP-15, COP-19).
 SEES_FORMAL = SEES_TECHNICAL | {"company_secretary"}
 REVIEWERS = frozenset(
+    {"senior_manager", "technical_director", "company_secretary", "administrator"}
+)
+SAR_HANDLERS = frozenset(
     {"senior_manager", "technical_director", "company_secretary", "administrator"}
 )
 PUBLIC = "public"
@@ -65,7 +70,19 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset] | str] = {
         for slug in (
             "review", "notes", "appoint", "final-proposition", "deadlock-letter",
             "adr-referral", "adr-decision", "adr-remedy-done",
+            "case-file-request", "case-file",
         )
+    },
+    # The ombudsman's case file (issue 16 item 5): senior managers, with the formal scope.
+    ("api:formal-case-file-download", "get"): ("formal", REVIEWERS),
+    # Subject access requests (issue 15 item 5): every staff role logs and reads them; the
+    # roles that answer them (managers, the Company Secretary) extend, prepare, send, refuse.
+    ("api:sar-list", "get"): ("read", EVERY_ROLE),
+    ("api:sar-list", "post"): ("write", EVERY_ROLE),
+    ("api:sar-detail", "get"): ("read", EVERY_ROLE),
+    **{
+        (f"api:sar-{slug}", "post"): ("write", SAR_HANDLERS)
+        for slug in ("extend", "prepare", "send", "refuse")
     },
     ("api:schema", "get"): PUBLIC,
     ("api:docs", "get"): PUBLIC,
@@ -110,11 +127,21 @@ def world():
     attachment.save()
     formal = complaint_make(department=Department.TECHNICAL_SUPPORT)
     complaint_escalate(complaint=formal, actor=None, requested="not_specified", reason="x")
+    case_file = Bundle(
+        kind=BundleKind.OMBUDSMAN_CASE_FILE, complaint=formal, customer=formal.customer,
+        state=BundleState.READY, sha256="0" * 64, size=4,
+    )  # fmt: skip
+    case_file.file.save("c.zip", ContentFile(b"PK\x05\x06"), save=False)
+    case_file.save()
     return {
         "reference": technical.reference,
         "pk": attachment.pk,
         "register_reference": formal.formal_case.register_reference,
+        "version": case_file.version,
         "customer_pk": technical.customer_id,
+        "sar_reference": sar_open(
+            customer=technical.customer, channel="letter", actor=None
+        ).request.reference,
     }
 
 

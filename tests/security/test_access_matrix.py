@@ -7,11 +7,15 @@ first test, so nobody adds a page without deciding who may see it.
 import re
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from complaints.models import Attachment
+from accounts.models import SubjectAccessRequest
+from accounts.sar import sar_fulfil, sar_open, sar_response_prepare
+from complaints.bundles import bundle_build
+from complaints.models import Attachment, Bundle, BundleKind, BundleState
 from complaints.services.desk import complaint_escalate
 from tests.accounts.factories import CustomerFactory, StaffUserFactory
 from tests.complaints.factories import complaint_make
@@ -99,6 +103,21 @@ MATRIX = {
         "customer_b": 200,
         **dict.fromkeys(STAFF, "away"),
     },
+    # Subject access requests (issue 15 item 5): the signed-in customer's own list; asking
+    # is a POST; the answer downloads only for the customer it belongs to, once sent.
+    "accounts:sar-list": {
+        "anonymous": "login",
+        "customer_a": 200,
+        "customer_b": 200,
+        **dict.fromkeys(STAFF, "away"),
+    },
+    "accounts:sar-request": {"anonymous": "login", **dict.fromkeys(ACTORS[1:], 405)},
+    "accounts:sar-download": {
+        "anonymous": "login",
+        "customer_a": 200,
+        "customer_b": 404,
+        **dict.fromkeys(STAFF, 404),  # staff download through the desk's bundle page
+    },
     "accounts:password_reset": PUBLIC,
     "accounts:password_reset_done": PUBLIC,
     "accounts:password_reset_confirm": PUBLIC,  # says the link is not valid
@@ -112,6 +131,24 @@ MATRIX = {
     "escalation:formal-adr-referral": 405,  # POST only; see the POST test below
     "escalation:formal-adr-decision": 405,  # POST only; see the POST test below
     "escalation:formal-adr-remedy-done": 405,  # POST only; see the POST test below
+    "escalation:formal-case-file-request": 405,  # POST only; see the POST test below
+    "escalation:formal-case-file": 405,  # POST only; see the POST test below
+    # A bundle (the ombudsman's case file) of a case the member of staff may see: the same
+    # rule as the case's files; customers never reach staff pages (issue 16 item 5).
+    "complaints:bundle-progress": {
+        "anonymous": "login",
+        "customer_a": "login",
+        "customer_b": "login",
+        **dict.fromkeys(STAFF, 200),
+        "accounts_agent": 404,
+    },
+    "complaints:bundle-download": {
+        "anonymous": "login",
+        "customer_a": "login",
+        "customer_b": "login",
+        **dict.fromkeys(STAFF, 200),
+        "accounts_agent": 404,
+    },
     "reports:register": {
         "anonymous": "login",
         "customer_a": "login",
@@ -166,7 +203,22 @@ def world():
     attachment.save()
     complaint_escalate(complaint=complaint, actor=None, requested="company_secretary", reason="x")
     users = {**{k: c.user for k, c in customers.items()}, **staff}
+    bundle = Bundle(
+        kind=BundleKind.OMBUDSMAN_CASE_FILE, complaint=complaint, customer=complaint.customer,
+        state=BundleState.READY, sha256="0" * 64, size=4,
+    )  # fmt: skip
+    bundle.file.save("b.zip", ContentFile(b"PK\x05\x06"), save=False)
+    bundle.save()
+    complaint.matrix_bundle = bundle
+    _answered_subject_access_request(customers["customer_a"], staff["company_secretary"])
     return complaint, attachment, users
+
+
+def _answered_subject_access_request(customer, handler):
+    """Customer A asked for their data and it was sent (issue 15 item 5)."""
+    sar = sar_open(customer=customer, channel="portal", actor=customer.user).request
+    bundle_build(sar_response_prepare(sar=sar, actor=handler).pk)
+    sar_fulfil(sar=sar, actor=handler)
 
 
 def _kwargs(pattern, complaint, attachment):
@@ -179,6 +231,8 @@ def _kwargs(pattern, complaint, attachment):
         "uidb64": "MQ",
         "action": "note",
         "object_id": complaint.pk,
+        "bundle_id": getattr(complaint, "matrix_bundle", None) and complaint.matrix_bundle.pk,
+        "sar_reference": SubjectAccessRequest.objects.get().reference,
     }
     return {k: v for k, v in values.items() if f"<{k}>" in route or re.search(f":{k}>", route)}
 
