@@ -50,6 +50,9 @@ FORBIDDEN_PERMISSIONS: frozenset[str] = frozenset(
         "complaints.delete_thirdpartycorrespondence",
         "complaints.delete_attachment",
         "accounts.delete_customer",
+        # The record that needs were recorded and withdrawn outlives them (issue 15).
+        "accounts.change_customerneedsevent",
+        "accounts.delete_customerneedsevent",
     }
 )
 
@@ -80,6 +83,12 @@ _AGENT_PERMISSIONS: tuple[str, ...] = (
     "accounts.view_customer",
     "accounts.add_customer",
     "accounts.change_customer",
+    # Issue 15: record, correct, review and withdraw a customer's needs (with consent).
+    "accounts.view_customerneeds",
+    "accounts.add_customerneeds",
+    "accounts.change_customerneeds",
+    "accounts.delete_customerneeds",
+    "accounts.view_customerneedsevent",
 )
 
 _MANAGER_PERMISSIONS: tuple[str, ...] = (

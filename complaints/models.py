@@ -102,6 +102,16 @@ class Complaint(models.Model):
         editable=False,
         help_text=_("Copied from the customer's contract when logged (COP-03)."),
     )
+    agreed_update_working_days = models.PositiveSmallIntegerField(
+        _("agreed progress-update interval (working days)"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "From the customer's recorded needs (issue 15): longer than the Code's, never "
+            "shorter (COP-13). Empty for the Code's interval."
+        ),
+    )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     # Facts the clocks start from.
@@ -417,6 +427,7 @@ class CaseEvent(models.Model):
         NOTICE = "notice", _("Notice sent")
         CLOCK = "clock", _("Clock event")
         CUSTOMER_MATCHED = "customer_matched", _("Customer matched")
+        NEEDS = "needs", _("Customer's needs")
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="events"
