@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ContactMethod
+from accounts.models import CommunicationFormat, ContactMethod
 from complaints.domain.lifecycle import Status
 
 STATUS_CHOICES = [(s.value, s.label) for s in Status]
@@ -748,6 +748,13 @@ class Notice(models.Model):
     )
     contact_method = models.CharField(
         _("agreed contact method"), max_length=10, choices=ContactMethod.choices
+    )
+    communication_format = models.CharField(
+        _("format"),
+        max_length=20,
+        choices=CommunicationFormat.choices,
+        default=CommunicationFormat.STANDARD,
+        help_text=_("The format the customer's recorded needs asked for when it was sent."),
     )
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
