@@ -34,7 +34,6 @@ from complaints.models import (
     CaseEvent,
     Complaint,
     Heartbeat,
-    OutboxMessage,
     StaffAlert,
 )
 from complaints.selectors import (
@@ -51,7 +50,6 @@ from complaints.services.channels import (
     customer_find_or_create,
 )
 from complaints.services.desk import ComplaintChanged
-from complaints.services.outbox import outbox_mark_done, outbox_retry
 
 
 class VisibleComplaintsMixin:
@@ -598,63 +596,6 @@ class StaffAlertAdmin(
         self.message_user(request, f"{count} alert(s) marked as seen.")
 
 
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(
-    LongListAdminMixin, ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdmin
-):
-    """Notices on their way out: the "to post" and "to call" queues, and failed emails."""
-
-    complaint_path = "notice__complaint"
-
-    list_display = (
-        "created_at",
-        "reference",
-        "notice_kind",
-        "channel",
-        "recipient",
-        "state",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-        "letter_link",
-    )
-    list_filter = ("state", "channel")
-    search_fields = ("notice__complaint__reference",)  # rows_for_reference searches
-    list_select_related = ("notice__complaint", "letter")
-    actions = ["retry", "mark_done"]
-
-    def get_ordering(self, request):
-        # A work queue (letters to post, calls to make, failed emails) reads oldest first,
-        # along its (state, created) index; the whole outbox reads newest first.
-        if "state__exact" in request.GET:
-            return ("created_at", "pk")
-        return super().get_ordering(request)
-
-    @admin.display(description="complaint", ordering="notice__complaint__reference")
-    def reference(self, obj):
-        return obj.notice.complaint.reference
-
-    @admin.display(description="notice")
-    def notice_kind(self, obj):
-        return obj.notice.get_kind_display()
-
-    @admin.display(description="letter")
-    def letter_link(self, obj):
-        if obj.letter_id:
-            url = reverse("complaints:staff-attachment-download", args=[obj.letter_id])
-            return format_html('<a href="{}">PDF</a>', url)
-        return "-"
-
-    @admin.action(description="Send failed messages again")
-    def retry(self, request, queryset):
-        count = sum(outbox_retry(message=m, actor=request.user) for m in queryset)
-        self.message_user(request, f"{count} message(s) queued again.")
-
-    @admin.action(description="Mark letters posted / calls made")
-    def mark_done(self, request, queryset):
-        count = sum(outbox_mark_done(message=m, actor=request.user) for m in queryset)
-        self.message_user(request, f"{count} message(s) marked as done.")
-
-
-from complaints import admin_inbound  # noqa: E402, F401 - registers the inbound email admin
+# Register the other staff lists (each module imports from this one).
+from complaints import admin_inbound, admin_outbox  # noqa: E402, F401
 from complaints.webhooks import admin as webhooks_admin  # noqa: E402, F401 - registers webhooks

@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import CommunicationFormat, NeedKind
-from accounts.needs import needs_record
+from accounts.needs import needs_record, needs_withdraw
 from complaints.letters import LARGE_PRINT_POINTS
 from complaints.models import (
     CaseEvent,
@@ -325,3 +325,83 @@ def test_needs_recorded_after_a_letter_apply_to_the_next_one_only():
     assert first.communication_format == STANDARD and second.communication_format == LARGE_PRINT
     assert_sent_in(first, STANDARD)
     assert_sent_in(second, LARGE_PRINT)
+
+
+# --- The staff "to post" and "to call" queues ----------------------------------------------
+
+
+def test_the_post_queue_shows_large_print_and_links_the_large_print_pdf():
+    customer = customer_with(LARGE_PRINT)
+    with time_machine.travel(MONDAY, tick=False):
+        complaint = complaint_make(customer=customer)
+    deliver(MONDAY)
+    sweep(complaint.adr_eligible_at)
+    post = OutboxMessage.objects.get(channel="post", notice__kind=NoticeKind.ADR_LETTER)
+    client = Client()
+    client.force_login(StaffUserFactory(role="support_agent"))
+    url = reverse("admin:complaints_outboxmessage_changelist")
+    page = client.get(url, {"state__exact": "to_post"}).content.decode()
+    assert '<strong class="format-large-print">LARGE PRINT</strong>' in page
+    pdf_url = reverse("complaints:staff-attachment-download", args=[post.letter_id])
+    assert pdf_url in page
+    printed = b"".join(client.get(pdf_url).streaming_content)
+    assert min(size for _, size, _ in text_runs(printed)) >= LARGE_PRINT_POINTS
+    only_large = client.get(
+        url, {"state__exact": "to_post", "notice__communication_format__exact": LARGE_PRINT}
+    ).content.decode()
+    assert complaint.reference in only_large
+    none_standard = client.get(
+        url, {"state__exact": "to_post", "notice__communication_format__exact": STANDARD}
+    ).content.decode()
+    assert complaint.reference not in none_standard
+
+
+def test_the_call_queue_shows_when_to_call_and_the_needs_to_staff_who_may_read_them():
+    customer = customer_with(
+        PHONE_WITH_COPY, kinds=[NeedKind.CALL_TIME], call_times="weekdays after 2pm"
+    )
+    with time_machine.travel(MONDAY, tick=False):
+        complaint = complaint_make(customer=customer)
+        complaint_progress_update(complaint=complaint, actor=None, text="Still looking.")
+    url = reverse("admin:complaints_outboxmessage_changelist")
+    agent = Client()
+    agent.force_login(StaffUserFactory(role="support_agent"))
+    page = agent.get(url, {"state__exact": "to_call"}).content.decode()
+    assert "Call weekdays after 2pm." in page
+    assert "By phone, with a written copy" in page
+    assert "Needs: reading or writing, call times" in page  # the staff-only badge
+    # Needs withdrawn: the queue no longer shows them (read live, never copied).
+    needs_withdraw(customer=customer, actor=StaffUserFactory())
+    page = agent.get(url, {"state__exact": "to_call"}).content.decode()
+    assert "after 2pm" not in page and "Needs:" not in page
+    assert complaint.reference in page  # the call is still to be made
+
+
+def test_the_queues_read_needs_in_a_fixed_number_of_queries():
+    """The format and call columns add no query per row (the needs come in the join)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agent = Client()
+    agent.force_login(StaffUserFactory(role="support_agent"))
+    url = reverse("admin:complaints_outboxmessage_changelist")
+
+    def add(n: int) -> None:
+        for i in range(n):
+            fmt = [PHONE_WITH_COPY, LARGE_PRINT][i % 2]
+            customer = customer_with(fmt, kinds=[NeedKind.CALL_TIME], call_times="after 2pm")
+            with time_machine.travel(MONDAY, tick=False):
+                complaint = complaint_make(customer=customer)
+                complaint_progress_update(complaint=complaint, actor=None, text="Update.")
+        deliver(MONDAY)
+
+    def queries(state: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert agent.get(url, {"state__exact": state}).status_code == 200
+        return len(captured)
+
+    add(2)
+    few = (queries("to_call"), queries("to_post"))
+    add(6)
+    assert OutboxMessage.objects.filter(state="to_call").count() == 4
+    assert (queries("to_call"), queries("to_post")) == few
