@@ -5,9 +5,11 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import admin_needs
 from accounts.integrations import api_key_issue, api_key_revoke, integration_create
 from accounts.models import ApiKey, ApiScope, Customer, Integration, User
 from accounts.roles import STAFF_ROLES, Role
@@ -105,9 +107,10 @@ class CustomerAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     autocomplete_fields = ("user",)
-    readonly_fields = ("created_at",)
+    readonly_fields = ("created_at", "needs_block")
     fieldsets = (
         (None, {"fields": ("name", "account_reference", "user", "created_at")}),
+        (_("Needs (staff only, issue 15)"), {"fields": ("needs_block",)}),
         (
             _("Contact details"),
             {"fields": ("email", "phone", "postal_address", "preferred_contact_method")},
@@ -119,10 +122,40 @@ class CustomerAdmin(admin.ModelAdmin):
         ),
     )
 
+    class Media:
+        css = {"all": ("css/desk.css",)}
+
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
         return queryset.filter(pk__in=customers_matching(search_term).values("pk")), False
+
+    @admin.display(description=_("recorded needs"))
+    def needs_block(self, obj):
+        if obj is None or obj.pk is None:
+            return "Save the customer first."
+        return admin_needs.needs_summary_html(obj)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/needs/",
+                wrap(lambda r, object_id: admin_needs.needs_record_view(self, r, object_id)),
+                name="accounts_customer_needs",
+            ),
+            path(
+                "<path:object_id>/needs/withdraw/",
+                wrap(lambda r, object_id: admin_needs.needs_withdraw_view(self, r, object_id)),
+                name="accounts_customer_needs_withdraw",
+            ),
+            path(
+                "<path:object_id>/needs/review/",
+                wrap(lambda r, object_id: admin_needs.needs_review_view(self, r, object_id)),
+                name="accounts_customer_needs_review",
+            ),
+            *super().get_urls(),
+        ]
 
     def has_delete_permission(self, request, obj=None):
         # Customers own complaints, which are never deleted.

@@ -1,11 +1,18 @@
-"""Portal account forms: sign up, contact details."""
+"""Portal account forms: sign up, contact details, needs."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import password_validation
 
-from accounts.models import ContactMethod, Customer, CustomerType, User
+from accounts.models import (
+    CommunicationFormat,
+    ContactMethod,
+    Customer,
+    CustomerType,
+    NeedKind,
+    User,
+)
 
 
 class SignupForm(forms.Form):
@@ -90,3 +97,53 @@ class ContactDetailsForm(forms.ModelForm):
         if data.get("customer_type") != CustomerType.BUSINESS:
             data["employee_count"] = None
         return data
+
+
+class NeedsForm(forms.Form):
+    """The customer's own record of their needs, on the portal (issue 15; Ofcom GC C5)."""
+
+    kinds = forms.MultipleChoiceField(
+        label="What should we know about?",
+        help_text="Choose all that apply.",
+        choices=NeedKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    details = forms.CharField(
+        label="Anything else that would help (optional)",
+        help_text="For example: “I use a hearing aid, so a phone call is hard”.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        required=False,
+    )
+    call_times = forms.CharField(
+        label="When is a good time to call? (optional)",
+        help_text="For example: “weekdays after 2pm”.",
+        max_length=200,
+        required=False,
+    )
+    communication_format = forms.ChoiceField(
+        label="How should we send you letters and updates?",
+        choices=CommunicationFormat.choices,
+        initial=CommunicationFormat.STANDARD,
+        widget=forms.RadioSelect,
+    )
+    consent = forms.BooleanField(
+        label="I agree to you keeping this information so that you can help me. I can change "
+        "it or ask you to delete it at any time.",
+        error_messages={
+            "required": "Tick the box to agree to us keeping this information, or leave "
+            "this page without saving."
+        },
+    )
+
+    @classmethod
+    def initial_from(cls, needs) -> dict:
+        if needs is None:
+            return {}
+        return {
+            "kinds": needs.kinds,
+            "details": needs.details,
+            "call_times": needs.call_times,
+            "communication_format": needs.communication_format,
+        }

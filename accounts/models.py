@@ -430,6 +430,11 @@ class CustomerNeeds(models.Model):
     def __str__(self):
         return f"Needs of {self.customer}"
 
+    def kind_labels(self) -> list[str]:
+        """Return the recorded needs in words, in the short list's order."""
+        labels = dict(NeedKind.choices)
+        return [str(labels.get(k, k)) for k in self.kinds]
+
 
 class CustomerNeedsEventKind(models.TextChoices):
     """What happened to a customer's recorded needs (no details are ever kept here)."""

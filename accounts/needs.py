@@ -46,15 +46,21 @@ STAFF_CONSENT = [c for c in ConsentHow.values if c != ConsentHow.PORTAL]
 
 
 def communication_format(customer: Customer) -> str:
-    """Return the CommunicationFormat in force for `customer`; STANDARD without a record."""
-    needs = needs_of(customer)
-    if needs is None:
-        return CommunicationFormat.STANDARD
-    return needs.communication_format or CommunicationFormat.STANDARD
+    """Return the CommunicationFormat in force for `customer`; STANDARD without a record.
+
+    Read from the database each time (one indexed query), so a format withdrawn a moment
+    ago is never used from a stale copy of the customer.
+    """
+    value = (
+        CustomerNeeds.objects.filter(customer_id=customer.pk)
+        .values_list("communication_format", flat=True)
+        .first()
+    )
+    return value or CommunicationFormat.STANDARD
 
 
 def needs_of(customer: Customer) -> CustomerNeeds | None:
-    """Return the customer's recorded needs, or None when there are none (or consent went)."""
+    """Return the customer's recorded needs, or None (as loaded, e.g. by select_related)."""
     try:
         return customer.needs
     except CustomerNeeds.DoesNotExist:
@@ -63,8 +69,11 @@ def needs_of(customer: Customer) -> CustomerNeeds | None:
 
 def agreed_update_interval(customer: Customer) -> int | None:
     """Return the progress-update interval agreed for `customer`, or None for the Code's."""
-    needs = needs_of(customer)
-    return needs.update_interval_working_days if needs else None
+    return (
+        CustomerNeeds.objects.filter(customer_id=customer.pk)
+        .values_list("update_interval_working_days", flat=True)
+        .first()
+    )
 
 
 def update_interval_floor() -> int:

@@ -12,7 +12,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
+from accounts.models import CommunicationFormat, CustomerNeeds
+from accounts.needs import needs_badge, needs_of
 from accounts.roles import user_department
 from complaints import clocks
 from complaints.admin_base import (
@@ -170,7 +173,8 @@ class ComplaintAdmin(admin.ModelAdmin):
         "A reference (CMP-… or FCR-…), an account reference, email address or telephone "
         "number, or part of the customer's name."
     )
-    list_select_related = ("customer", "assignee")
+    # The customer's recorded needs come in the same query, for the staff-only badge.
+    list_select_related = ("customer", "assignee", "customer__needs")
     # The columns the rows show (and the clock reads), and no more (ColumnsChangeList).
     list_only = (
         "reference",
@@ -182,6 +186,8 @@ class ComplaintAdmin(admin.ModelAdmin):
         "next_due_kind",
         "customer__name",
         "customer__account_reference",
+        "customer__needs__kinds",
+        "customer__needs__communication_format",
         "assignee__name",
         "assignee__email",
     )
@@ -253,12 +259,19 @@ class ComplaintAdmin(admin.ModelAdmin):
 
     @admin.display(description="customer", ordering="customer__name")
     def customer_cell(self, obj):
-        """The name, with the account reference under it: narrow enough to leave the clock room."""
+        """The name, with the account reference and any needs badge under it.
+
+        Narrow enough to leave the clock room: the badge wraps under the name (issue 15).
+        """
         customer = obj.customer
-        if not customer.account_reference:
-            return customer.name
+        badge = needs_badge(needs_of(customer))
         return format_html(
-            '{}<span class="account">{}</span>', customer.name, customer.account_reference
+            "{}{}{}",
+            customer.name,
+            format_html('<span class="account">{}</span>', customer.account_reference)
+            if customer.account_reference
+            else "",
+            format_html('<span class="needs-badge">{}</span>', badge) if badge else "",
         )
 
     @admin.display(description="clock", ordering="next_due_at")
@@ -305,6 +318,7 @@ class ComplaintAdmin(admin.ModelAdmin):
                 clocks=complaint_clock_lines(complaint),
                 desk_actions=actions,
                 formal_banner=formal_banner(complaint, request.user, actions),
+                needs_banner=needs_banner(complaint, request.user),
                 # Every field is read-only: changes go through the actions above.
                 show_save=False,
                 show_save_and_continue=False,
@@ -488,6 +502,47 @@ def logged_summary(complaint, user, *, can_open: bool) -> dict:
         "can_open": can_open,
         "still": logger_actions(complaint, user) if not can_open else [],
         "add_days": LOGGER_MAY_ADD_FOR.days,
+    }
+
+
+def needs_banner(complaint, user) -> dict | None:
+    """What staff are told at the top of the case about the customer's recorded needs.
+
+    Staff only (issue 15; Ofcom GC C5): the customer's own pages never show it. None
+    for a member of staff whose role may not read needs.
+    """
+    if not user.has_perm("accounts.view_customerneeds"):
+        return None
+    needs = (
+        CustomerNeeds.objects.filter(customer_id=complaint.customer_id)
+        .select_related("named_contact")
+        .first()
+    )
+    case_url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
+    back = "?" + urlencode({"next": case_url})
+    record_url = reverse("admin:accounts_customer_needs", args=[complaint.customer_id]) + back
+    if needs is None:
+        return {
+            "record_url": record_url,
+            "may_change": user.has_perm("accounts.change_customerneeds"),
+        }
+    interval = ""
+    if complaint.agreed_update_working_days:
+        interval = f"every {complaint.agreed_update_working_days} working days, as agreed"
+    return {
+        "badge": needs_badge(needs),
+        "needs": needs.kind_labels(),
+        "details": needs.details,
+        "call_times": needs.call_times,
+        "format": needs.get_communication_format_display()
+        if needs.communication_format != CommunicationFormat.STANDARD
+        else "",
+        "interval": interval,
+        "named_contact": needs.named_contact,
+        "review_on": needs.review_on,
+        "review_due": needs.review_on <= timezone.localdate(),
+        "record_url": record_url,
+        "may_change": user.has_perm("accounts.change_customerneeds"),
     }
 
 
