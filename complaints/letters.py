@@ -7,6 +7,7 @@ generous spacing (RNIB "Clear print" and Ofcom guidance).
 
 from __future__ import annotations
 
+from datetime import datetime
 from io import BytesIO
 from xml.sax.saxutils import escape
 
@@ -55,15 +56,24 @@ def _styles(large_print: bool) -> tuple:
     return body, heading, body
 
 
-def letter_today() -> str:
-    """Return today's date as printed on a letter."""
-    return date_words(timezone.now(), timezone.get_default_timezone())
+def letter_today(dated: datetime | None = None) -> str:
+    """Return the date printed on a letter: `dated` (when it was first sent), or today."""
+    return date_words(dated or timezone.now(), timezone.get_default_timezone())
 
 
 def letter_pdf(
-    *, recipient: str, reference: str, subject: str, body: str, large_print: bool = False
+    *,
+    recipient: str,
+    reference: str,
+    subject: str,
+    body: str,
+    large_print: bool = False,
+    dated: datetime | None = None,
 ) -> bytes:
-    """Return a one-letter PDF: our address, the recipient's, date, reference, text, footer."""
+    """Return a one-letter PDF: our address, the recipient's, date, reference, text, footer.
+
+    `dated` prints a letter sent earlier with its own date (a large-print copy of it).
+    """
     company = settings.REDRESS_COMPANY
     normal, heading, small = _styles(large_print)
     margin = 20 * mm if large_print else 25 * mm
@@ -85,7 +95,7 @@ def letter_pdf(
         Spacer(1, 8 * mm * gap),
         _paragraph(recipient, normal),
         Spacer(1, 8 * mm * gap),
-        _paragraph(letter_today(), normal),
+        _paragraph(letter_today(dated), normal),
         _paragraph(f"Our reference: {reference}", normal),
         Spacer(1, 6 * mm * gap),
         _paragraph(subject, heading),

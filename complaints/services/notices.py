@@ -209,3 +209,35 @@ def letter_make(notice, *, now: datetime | None = None) -> Attachment:
     letter.file.save(letter.original_name, ContentFile(pdf), save=False)
     letter.save()
     return letter
+
+
+def letter_large_print_copy(attachment: Attachment) -> tuple[str, bytes] | None:
+    """Return (file name, PDF) of a large-print copy of a letter we sent, or None.
+
+    For a customer who asked for large print after the letter went (issue 15 item 2): the
+    same text, reference and date, in the large-print layout. Made on request and not
+    kept: the letter on the case stays the one that was sent. None for a file that is not
+    one of our letters, or a letter already in large print.
+    """
+    notice = Notice.objects.filter(letter=attachment).select_related("complaint__customer").first()
+    if notice is None or letter_in_large_print(notice.communication_format):
+        return None
+    complaint = notice.complaint
+    pdf = letter_pdf(
+        recipient=f"{complaint.customer.name}\n{complaint.customer.postal_address}",
+        reference=letter_reference(complaint),
+        subject=notice.subject,
+        body=notice.body,
+        large_print=True,
+        dated=notice.created_at,
+    )
+    return attachment.original_name.removesuffix(".pdf") + "-large-print.pdf", pdf
+
+
+def letters_with_large_print_copy(complaint: Complaint) -> set[int]:
+    """Return the ids of the complaint's letters a large-print copy can be made of."""
+    return set(
+        Notice.objects.filter(complaint=complaint, letter__isnull=False)
+        .exclude(communication_format=CommunicationFormat.LARGE_PRINT)
+        .values_list("letter_id", flat=True)
+    )

@@ -405,3 +405,94 @@ def test_the_queues_read_needs_in_a_fixed_number_of_queries():
     add(6)
     assert OutboxMessage.objects.filter(state="to_call").count() == 4
     assert (queries("to_call"), queries("to_post")) == few
+
+
+# --- Large print on the portal, for letters sent before the customer asked ---------------
+
+
+def _pdf_of(response) -> bytes:
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    return b"".join(response.streaming_content)
+
+
+def test_the_portal_offers_large_print_of_every_letter_once_the_customer_asks_for_it():
+    customer = CustomerFactory(confirmed=True, postal_address=ADDRESS)
+    with time_machine.travel(MONDAY, tick=False):
+        complaint = complaint_make(customer=customer)
+        complaint_progress_update(complaint=complaint, actor=None, text="The engineer is booked.")
+    standard = Notice.objects.get(kind=NoticeKind.PROGRESS_UPDATE)
+    client = Client()
+    client.force_login(customer.user)
+    detail = reverse("complaints:complaint-detail", args=[complaint.reference])
+    file_url = reverse("complaints:complaint-file", args=[complaint.reference, standard.letter_id])
+    assert "in large print" not in client.get(detail).content.decode()  # not asked for
+
+    needs_record(
+        customer=customer,
+        actor=customer.user,
+        by_customer=True,
+        consent_how="portal",
+        kinds=[NeedKind.SIGHT],
+        communication_format=LARGE_PRINT,
+    )
+    with time_machine.travel(MONDAY + timedelta(days=3), tick=False):
+        complaint_progress_update(complaint=complaint, actor=None, text="Fixed on Friday.")
+        page = client.get(detail).content.decode()
+        assert page.count("download in large print") == 1  # the later one is large print
+        assert f'href="{file_url}?print=large"' in page
+        copy = client.get(file_url, {"print": "large"})
+    assert 'filename="' in copy["Content-Disposition"]
+    assert "-large-print.pdf" in copy["Content-Disposition"]
+    runs = text_runs(_pdf_of(copy))
+    assert min(size for _, size, _ in runs) >= LARGE_PRINT_POINTS
+    words = " ".join(t for t, _, _ in runs)
+    assert "The engineer is booked." in words
+    assert "Monday 23 November 2026" in words  # the date it was first sent
+    # The letter kept on the case is still the one that was sent.
+    assert max(size for _, size, _ in text_runs(_pdf_of(client.get(file_url)))) <= 12
+
+
+def test_a_large_print_copy_is_only_of_our_own_letters_on_the_customers_own_cases():
+    customer = customer_with(LARGE_PRINT)
+    with time_machine.travel(MONDAY, tick=False):
+        complaint = complaint_make(customer=customer)
+        complaint_progress_update(complaint=complaint, actor=None, text="Update.")
+    large = Notice.objects.get(kind=NoticeKind.PROGRESS_UPDATE).letter
+    client = Client()
+    client.force_login(customer.user)
+    url = reverse("complaints:complaint-file", args=[complaint.reference, large.pk])
+    assert client.get(url, {"print": "large"}).status_code == 404  # already large print
+    other = CustomerFactory(confirmed=True)
+    stranger = Client()
+    stranger.force_login(other.user)
+    assert stranger.get(url, {"print": "large"}).status_code == 404
+
+
+def test_an_integration_downloads_a_large_print_copy_of_a_letter():
+    """API parity: the same copy through the attachment download, with print=large."""
+    from rest_framework.test import APIClient
+
+    from accounts.integrations import api_key_issue, integration_create
+    from accounts.roles import Role
+
+    customer = CustomerFactory(postal_address=ADDRESS)
+    with time_machine.travel(MONDAY, tick=False):
+        complaint = complaint_make(customer=customer)
+        complaint_progress_update(complaint=complaint, actor=None, text="Booked.")
+    letter = Notice.objects.get(kind=NoticeKind.PROGRESS_UPDATE).letter
+    issued = api_key_issue(
+        integration=integration_create(name="CRM", role=Role.SUPPORT_AGENT), scopes=["read"]
+    )
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.plaintext}")
+    url = reverse("api:attachment-download", kwargs={"pk": letter.pk})
+    runs = text_runs(_pdf_of(api.get(url, {"print": "large"})))
+    assert min(size for _, size, _ in runs) >= LARGE_PRINT_POINTS
+    scan = complaint.attachments.create(
+        kind="report", original_name="r.pdf", content_type="application/pdf", size=1
+    )
+    missing = api.get(
+        reverse("api:attachment-download", kwargs={"pk": scan.pk}), {"print": "large"}
+    )
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/problem+json"
