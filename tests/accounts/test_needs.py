@@ -280,3 +280,19 @@ def test_the_response_clock_is_the_codes_whatever_the_agreed_interval():
     assert with_needs.osc_deadline_at == plain.osc_deadline_at
     assert with_needs.resolution_target_at == plain.resolution_target_at
     assert with_needs.first_made_at - plain.first_made_at == timedelta(0)
+
+
+def test_the_customers_data_export_holds_their_needs_and_anonymising_deletes_them():
+    """UK GDPR: needs are the customer's data (export) and go when the rest goes."""
+    from accounts.retention import customer_anonymise, customer_data_export
+
+    agent = StaffUserFactory()
+    customer = CustomerFactory()
+    complaint_make(customer=customer)
+    record_by_phone(customer, agent)
+    exported = customer_data_export(customer=customer)["needs"]
+    assert exported["details"] == SECRET and exported["consent_how"] == "By phone"
+    customer_anonymise(customer=customer, actor=agent, reason="Asked for erasure.")
+    assert not CustomerNeeds.objects.filter(customer=customer).exists()
+    assert customer_data_export(customer=customer)["needs"] is None
+    assert SECRET not in all_history_text(customer)
