@@ -496,3 +496,35 @@ def test_an_integration_downloads_a_large_print_copy_of_a_letter():
     )
     assert missing.status_code == 404
     assert missing["Content-Type"] == "application/problem+json"
+
+
+# --- The formal procedure's letters (COP-15, COP-17) ---------------------------------------
+
+
+@pytest.mark.parametrize("fmt", [LARGE_PRINT, EMAIL_TEXT, PHONE_WITH_COPY])
+def test_the_formal_complaint_final_proposition_and_deadlock_letters(fmt):
+    from complaints.services.desk import complaint_escalate
+    from escalation.models import FormalCase
+    from escalation.services import final_proposition_send, formal_review_save
+
+    customer = customer_with(fmt)
+    director = StaffUserFactory(role="technical_director")
+    with time_machine.travel(MONDAY, tick=False):
+        complaint = complaint_make(customer=customer)
+        complaint_escalate(
+            complaint=complaint, actor=None, requested="technical_director", reason="Again."
+        )
+        case = FormalCase.objects.get(complaint=complaint)
+        formal_review_save(
+            case=case, actor=director, further_investigation="Line test.",
+            findings="A faulty card.", proposed_action="Replace it.",
+        )  # fmt: skip
+        final_proposition_send(case=case, actor=director)
+    deliver(MONDAY)
+    for kind in (NoticeKind.FORMAL_OPENED, NoticeKind.FINAL_PROPOSITION, NoticeKind.DEADLOCK):
+        assert_sent_in(Notice.objects.get(complaint=complaint, kind=kind), fmt)
+    complaint.refresh_from_db()
+    # The referral clock runs from when the deadlock letter reaches the customer: a
+    # large-print letter goes by post, so it counts from its postal delivery (COP-18).
+    by_post = complaint.deadlock_letter_received_at > MONDAY
+    assert by_post == (fmt == LARGE_PRINT)
