@@ -182,6 +182,18 @@ def letter_reference(complaint: Complaint) -> str:
     )
 
 
+def _notice_pdf(notice, *, large_print: bool, dated: datetime | None = None) -> bytes:
+    complaint = notice.complaint
+    return letter_pdf(
+        recipient=f"{complaint.customer.name}\n{complaint.customer.postal_address}",
+        reference=letter_reference(complaint),
+        subject=notice.subject,
+        body=notice.body,
+        large_print=large_print,
+        dated=dated,
+    )
+
+
 def letter_make(notice, *, now: datetime | None = None) -> Attachment:
     """Print a notice as a PDF letter kept on the case, visible to its customer.
 
@@ -189,13 +201,7 @@ def letter_make(notice, *, now: datetime | None = None) -> Attachment:
     """
     complaint = notice.complaint
     large_print = letter_in_large_print(notice.communication_format)
-    pdf = letter_pdf(
-        recipient=f"{complaint.customer.name}\n{complaint.customer.postal_address}",
-        reference=letter_reference(complaint),
-        subject=notice.subject,
-        body=notice.body,
-        large_print=large_print,
-    )
+    pdf = _notice_pdf(notice, large_print=large_print)
     name = f"{complaint.reference}-{notice.kind.replace('_', '-')}"
     letter = Attachment(
         complaint=complaint,
@@ -222,15 +228,7 @@ def letter_large_print_copy(attachment: Attachment) -> tuple[str, bytes] | None:
     notice = Notice.objects.filter(letter=attachment).select_related("complaint__customer").first()
     if notice is None or letter_in_large_print(notice.communication_format):
         return None
-    complaint = notice.complaint
-    pdf = letter_pdf(
-        recipient=f"{complaint.customer.name}\n{complaint.customer.postal_address}",
-        reference=letter_reference(complaint),
-        subject=notice.subject,
-        body=notice.body,
-        large_print=True,
-        dated=notice.created_at,
-    )
+    pdf = _notice_pdf(notice, large_print=True, dated=notice.created_at)
     return attachment.original_name.removesuffix(".pdf") + "-large-print.pdf", pdf
 
 
