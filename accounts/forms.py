@@ -105,7 +105,11 @@ class NeedsForm(forms.Form):
     kinds = forms.MultipleChoiceField(
         label="What should we know about?",
         help_text="Choose all that apply.",
-        choices=NeedKind.choices,
+        # In the customer's own voice where staff's words would read oddly to them.
+        choices=[
+            (k, "English is not my first language" if k == NeedKind.LANGUAGE else label)
+            for k, label in NeedKind.choices
+        ],
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
