@@ -445,6 +445,16 @@ class CustomerNeedsEventKind(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Needs withdrawn")
 
 
+class CustomerNeedsEventQuerySet(models.QuerySet):
+    """The record of needs events is append-only: bulk update and delete are refused."""
+
+    def update(self, **kwargs):
+        raise PermissionError("The record of customers' needs events is append-only.")
+
+    def delete(self):
+        raise PermissionError("The record of customers' needs events is append-only.")
+
+
 class CustomerNeedsEvent(models.Model):
     """The customer-level record that needs were recorded, changed or withdrawn (issue 15).
 
@@ -471,6 +481,8 @@ class CustomerNeedsEvent(models.Model):
     )
     at = models.DateTimeField(_("when"), default=timezone.now)
 
+    objects = CustomerNeedsEventQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("customer needs event")
         verbose_name_plural = _("customer needs events")
@@ -479,3 +491,11 @@ class CustomerNeedsEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} for {self.customer} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The record of customers' needs events is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The record of customers' needs events is append-only.")

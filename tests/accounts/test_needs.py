@@ -296,3 +296,41 @@ def test_the_customers_data_export_holds_their_needs_and_anonymising_deletes_the
     assert not CustomerNeeds.objects.filter(customer=customer).exists()
     assert customer_data_export(customer=customer)["needs"] is None
     assert SECRET not in all_history_text(customer)
+
+
+def test_the_needs_history_is_append_only_and_never_sent_to_webhooks():
+    """Issue 15: the record outlives the needs; it is never rewritten nor sent out."""
+    from complaints.webhooks.events import event_types_for
+
+    agent = StaffUserFactory()
+    customer = CustomerFactory()
+    complaint = complaint_make(customer=customer)
+    record_by_phone(customer, agent)
+    event = CustomerNeedsEvent.objects.get(customer=customer)
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        CustomerNeedsEvent.objects.filter(customer=customer).update(kind="withdrawn")
+    with pytest.raises(PermissionError):
+        CustomerNeedsEvent.objects.filter(customer=customer).delete()
+    case_event = CaseEvent.objects.get(complaint=complaint, kind=CaseEvent.Kind.NEEDS)
+    assert event_types_for(case_event) == []
+
+
+def test_the_clock_explanation_names_the_agreed_interval():
+    """Issue 15 item 3: `manage.py clocks` and the API say why updates are further apart."""
+    from complaints.clocks import complaint_clocks_explained
+
+    agent = StaffUserFactory()
+    customer = CustomerFactory()
+    complaint = complaint_make(customer=customer)
+    record_by_phone(customer, agent, update_interval_working_days=5)
+    complaint.refresh_from_db()
+    lines = {c.rule: c.explanation for c in complaint_clocks_explained(complaint)}
+    assert (
+        "every 5 working days, as agreed with the customer because of their needs"
+        in (lines["progress_update"])
+    )
+    assert "COP-13's is 2" in lines["progress_update"]

@@ -247,3 +247,15 @@ def test_the_desks_needs_pages_are_for_staff_only(name):
     for client in (Client(), signed_in(customer.user)):
         response = client.get(url)
         assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_the_customer_page_on_the_desk_shows_the_needs_and_links_to_change_them():
+    agent = StaffUserFactory()
+    customer = CustomerFactory()
+    client = signed_in(agent)
+    page = reverse("admin:accounts_customer_change", args=[customer.pk])
+    assert "None recorded." in client.get(page).content.decode()
+    client.post(desk_needs_url(customer), desk_form())
+    body = client.get(page).content.decode()
+    assert '<span class="needs-badge">Needs: sight, bereavement · large print</span>' in body
+    assert reverse("admin:accounts_customer_needs_withdraw", args=[customer.pk]) in body
