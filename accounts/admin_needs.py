@@ -70,7 +70,9 @@ class StaffNeedsForm(forms.Form):
     )
     named_contact = forms.ModelChoiceField(
         label="Named contact",
-        queryset=User.objects.filter(is_staff=True, is_active=True).order_by("name", "email"),
+        queryset=User.objects.filter(
+            is_staff=True, is_active=True, integration__isnull=True
+        ).order_by("name", "email"),
         required=False,
         help_text="Shown on the customer's cases; gets their progress-update reminders.",
     )

@@ -29,6 +29,7 @@ from accounts.models import (
     CustomerNeeds,
     CustomerNeedsEvent,
     CustomerNeedsEventKind,
+    Integration,
     NeedKind,
     User,
 )
@@ -188,7 +189,11 @@ def needs_record(
         errors["update_interval_working_days"] = problem
     if named_contact is KEEP:
         named_contact = existing.named_contact if existing else None
-    if named_contact is not None and not (named_contact.is_staff and named_contact.is_active):
+    if named_contact is not None and not (
+        named_contact.is_staff
+        and named_contact.is_active
+        and not Integration.objects.filter(user=named_contact).exists()
+    ):
         errors["named_contact"] = "The named contact must be an active member of staff."
     if review_on is KEEP or review_on is None:
         review_on = existing.review_on if existing else review_date_default()

@@ -85,6 +85,11 @@ def test_consent_must_be_stated_and_the_codes_interval_is_the_floor(support):
     assert "at least every 2 working days" in problem(short, 400)["detail"]
     stranger = support.put(url(customer), {**BODY, "named_contact": "nobody@x.com"}, format="json")
     assert "named_contact" in problem(stranger, 400)["errors"]
+    machine = {**BODY, "named_contact": support.integration.user.email}
+    assert (
+        "named_contact"
+        in problem(support.put(url(customer), machine, format="json"), 400)["errors"]
+    )  # an integration's own user is not a person to call
     unknown = support.put(url(customer), {**BODY, "kinds": ["astrology"]}, format="json")
     assert "kinds" in problem(unknown, 400)["errors"]
     assert not CustomerNeeds.objects.exists()
