@@ -12,9 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.http import urlencode
 
-from accounts.models import CommunicationFormat, CustomerNeeds
 from accounts.needs import needs_badge, needs_of
 from accounts.roles import user_department
 from complaints import clocks
@@ -45,6 +43,7 @@ from complaints.selectors import (
     complaints_overdue,
     complaints_search,
     complaints_visible_to,
+    customer_needs_banner,
     rows_visible_to,
 )
 from complaints.services.channels import (
@@ -318,7 +317,7 @@ class ComplaintAdmin(admin.ModelAdmin):
                 clocks=complaint_clock_lines(complaint),
                 desk_actions=actions,
                 formal_banner=formal_banner(complaint, request.user, actions),
-                needs_banner=needs_banner(complaint, request.user),
+                needs_banner=customer_needs_banner(complaint, request.user),
                 # Every field is read-only: changes go through the actions above.
                 show_save=False,
                 show_save_and_continue=False,
@@ -502,47 +501,6 @@ def logged_summary(complaint, user, *, can_open: bool) -> dict:
         "can_open": can_open,
         "still": logger_actions(complaint, user) if not can_open else [],
         "add_days": LOGGER_MAY_ADD_FOR.days,
-    }
-
-
-def needs_banner(complaint, user) -> dict | None:
-    """What staff are told at the top of the case about the customer's recorded needs.
-
-    Staff only (issue 15; Ofcom GC C5): the customer's own pages never show it. None
-    for a member of staff whose role may not read needs.
-    """
-    if not user.has_perm("accounts.view_customerneeds"):
-        return None
-    needs = (
-        CustomerNeeds.objects.filter(customer_id=complaint.customer_id)
-        .select_related("named_contact")
-        .first()
-    )
-    case_url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
-    back = "?" + urlencode({"next": case_url})
-    record_url = reverse("admin:accounts_customer_needs", args=[complaint.customer_id]) + back
-    if needs is None:
-        return {
-            "record_url": record_url,
-            "may_change": user.has_perm("accounts.change_customerneeds"),
-        }
-    interval = ""
-    if complaint.agreed_update_working_days:
-        interval = f"every {complaint.agreed_update_working_days} working days, as agreed"
-    return {
-        "badge": needs_badge(needs),
-        "needs": needs.kind_labels(),
-        "details": needs.details,
-        "call_times": needs.call_times,
-        "format": needs.get_communication_format_display()
-        if needs.communication_format != CommunicationFormat.STANDARD
-        else "",
-        "interval": interval,
-        "named_contact": needs.named_contact,
-        "review_on": needs.review_on,
-        "review_due": needs.review_on <= timezone.localdate(),
-        "record_url": record_url,
-        "may_change": user.has_perm("accounts.change_customerneeds"),
     }
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.decorators import staff_required
 from complaints.forms import form_errors_add
 from complaints.paging import paged
-from complaints.selectors import complaint_timeline
+from complaints.selectors import complaint_timeline, customer_needs_banner
 from escalation import forms as workspace_forms
 from escalation.models import AdrReferral, FormalCase
 from escalation.selectors import (
@@ -131,6 +131,7 @@ def formal_detail(request, register_reference: str):
             "review_closed": case.outcome != FormalCase.Outcome.OPEN,
             "note": note,
             "timeline": complaint_timeline(complaint),
+            "needs_banner": customer_needs_banner(complaint, request.user),
             "appoint": workspace_forms.AppointForm(initial={"senior_manager": case.senior_manager}),
             "deadlock": workspace_forms.DeadlockForm(),
             "referral": referral,

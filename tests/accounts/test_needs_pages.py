@@ -259,3 +259,19 @@ def test_the_customer_page_on_the_desk_shows_the_needs_and_links_to_change_them(
     body = client.get(page).content.decode()
     assert '<span class="needs-badge">Needs: sight, bereavement · large print</span>' in body
     assert reverse("admin:accounts_customer_needs_withdraw", args=[customer.pk]) in body
+
+
+def test_the_badge_is_on_the_formal_case_workspace_too():
+    """Issue 15 item 1: every staff page of the customer's case, the senior manager's too."""
+    from complaints.services.desk import complaint_escalate
+
+    manager = StaffUserFactory(role="senior_manager")
+    customer = CustomerFactory()
+    complaint = complaint_make(customer=customer)
+    complaint = complaint_escalate(
+        complaint=complaint, actor=manager, requested="not_specified", reason="Still down."
+    )
+    needs_record(customer=customer, actor=manager, consent_how="letter", kinds=["literacy"])
+    url = reverse("escalation:formal-detail", args=[complaint.formal_case.register_reference])
+    body = signed_in(manager).get(url).content.decode()
+    assert '<span class="needs-badge">Needs: reading or writing</span>' in body
