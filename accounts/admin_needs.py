@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from accounts import needs_rules
+from accounts.forms import needs_problems_add
 from accounts.models import (
     CommunicationFormat,
     ConsentHow,
@@ -86,6 +88,10 @@ class StaffNeedsForm(forms.Form):
         label="How the customer agreed",
         choices=[("", "---------")] + [(c, ConsentHow(c).label) for c in STAFF_CONSENT],
         help_text="Record needs only with the customer's agreement (Ofcom GC C5).",
+        error_messages={
+            "required": "Say how the customer agreed to us recording their needs: by "
+            "phone, by letter, by email or in person. Without their agreement, record nothing."
+        },
     )
 
     def __init__(self, *args, **kwargs):
@@ -98,6 +104,16 @@ class StaffNeedsForm(forms.Form):
         self.fields[
             "review_on"
         ].help_text = f"Empty for {review_date_default():%-d %B %Y} on a new record."
+
+    def clean(self):
+        data = super().clean()
+        needs_problems_add(self, data)
+        problem = needs_rules.update_interval_problem(
+            data.get("update_interval_working_days"), floor=update_interval_floor()
+        )
+        if problem and "update_interval_working_days" not in self.errors:
+            self.add_error("update_interval_working_days", problem)
+        return data
 
     @classmethod
     def initial_from(cls, needs: CustomerNeeds | None) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import password_validation
 
+from accounts import needs_rules
 from accounts.models import (
     CommunicationFormat,
     ContactMethod,
@@ -141,6 +142,11 @@ class NeedsForm(forms.Form):
         },
     )
 
+    def clean(self):
+        data = super().clean()
+        needs_problems_add(self, data)
+        return data
+
     @classmethod
     def initial_from(cls, needs) -> dict:
         if needs is None:
@@ -151,3 +157,18 @@ class NeedsForm(forms.Form):
             "call_times": needs.call_times,
             "communication_format": needs.communication_format,
         }
+
+
+def needs_problems_add(form, data: dict) -> None:
+    """Show the needs rules' problems with the form's own, all at once (not one by one)."""
+    if "kinds" not in data:
+        return  # the field's own error is shown
+    problems = needs_rules.needs_problems(
+        kinds=data.get("kinds") or [],
+        known=set(NeedKind.values),
+        details=data.get("details", ""),
+        call_times=data.get("call_times", ""),
+    )
+    for field, message in problems.items():
+        if field not in form.errors:
+            form.add_error(field, message)

@@ -275,3 +275,22 @@ def test_the_badge_is_on_the_formal_case_workspace_too():
     url = reverse("escalation:formal-detail", args=[complaint.formal_case.register_reference])
     body = signed_in(manager).get(url).content.decode()
     assert '<span class="needs-badge">Needs: reading or writing</span>' in body
+
+
+def test_every_problem_is_shown_at_once_on_the_portal_and_the_desk():
+    """Bad input gets every clear message in one go, and nothing is saved."""
+    customer = CustomerFactory(confirmed=True)
+    body = (
+        signed_in(customer.user)
+        .post(NEEDS, portal_form(consent=None, call_times=""))
+        .content.decode()
+    )
+    assert "Tick the box to agree" in body and "tell us when suits you" in body
+    desk = signed_in(StaffUserFactory()).post(
+        desk_needs_url(customer),
+        desk_form(consent_how="", kinds=["other"], details="", update_interval_working_days="1"),
+    )
+    text = desk.content.decode()
+    assert "tell us what it is" in text and "at least every 2 working days" in text
+    assert "Say how the customer agreed" in text
+    assert not CustomerNeeds.objects.exists()
