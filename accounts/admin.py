@@ -5,11 +5,12 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts import admin_needs
 from accounts.integrations import api_key_issue, api_key_revoke, integration_create
 from accounts.models import ApiKey, ApiScope, Customer, Integration, User
 from accounts.roles import STAFF_ROLES, Role
@@ -107,9 +108,10 @@ class CustomerAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     autocomplete_fields = ("user",)
-    readonly_fields = ("created_at", "subject_access")
+    readonly_fields = ("created_at", "needs_block", "subject_access")
     fieldsets = (
         (None, {"fields": ("name", "account_reference", "user", "created_at")}),
+        (_("Needs (staff only, issue 15)"), {"fields": ("needs_block",)}),
         (_("Their data (UK GDPR)"), {"fields": ("subject_access",)}),
         (
             _("Contact details"),
@@ -121,6 +123,9 @@ class CustomerAdmin(admin.ModelAdmin):
             {"fields": ("contract_reference", "contracted_response_working_days")},
         ),
     )
+
+    class Media:
+        css = {"all": ("css/desk.css",)}
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
@@ -139,6 +144,33 @@ class CustomerAdmin(admin.ModelAdmin):
             '<a href="{}?customer__id__exact={}">Their requests</a>',
             add, obj.pk, listed, obj.pk,
         )  # fmt: skip
+
+    @admin.display(description=_("recorded needs"))
+    def needs_block(self, obj):
+        if obj is None or obj.pk is None:
+            return "Save the customer first."
+        return admin_needs.needs_summary_html(obj)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/needs/",
+                wrap(lambda r, object_id: admin_needs.needs_record_view(self, r, object_id)),
+                name="accounts_customer_needs",
+            ),
+            path(
+                "<path:object_id>/needs/withdraw/",
+                wrap(lambda r, object_id: admin_needs.needs_withdraw_view(self, r, object_id)),
+                name="accounts_customer_needs_withdraw",
+            ),
+            path(
+                "<path:object_id>/needs/review/",
+                wrap(lambda r, object_id: admin_needs.needs_review_view(self, r, object_id)),
+                name="accounts_customer_needs_review",
+            ),
+            *super().get_urls(),
+        ]
 
     def has_delete_permission(self, request, obj=None):
         # Customers own complaints, which are never deleted.

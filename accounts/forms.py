@@ -1,11 +1,19 @@
-"""Portal account forms: sign up, contact details."""
+"""Portal account forms: sign up, contact details, needs."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import password_validation
 
-from accounts.models import ContactMethod, Customer, CustomerType, User
+from accounts import needs_rules
+from accounts.models import (
+    CommunicationFormat,
+    ContactMethod,
+    Customer,
+    CustomerType,
+    NeedKind,
+    User,
+)
 
 
 class SignupForm(forms.Form):
@@ -90,3 +98,77 @@ class ContactDetailsForm(forms.ModelForm):
         if data.get("customer_type") != CustomerType.BUSINESS:
             data["employee_count"] = None
         return data
+
+
+class NeedsForm(forms.Form):
+    """The customer's own record of their needs, on the portal (issue 15; Ofcom GC C5)."""
+
+    kinds = forms.MultipleChoiceField(
+        label="What should we know about?",
+        help_text="Choose all that apply.",
+        # In the customer's own voice where staff's words would read oddly to them.
+        choices=[
+            (k, "English is not my first language" if k == NeedKind.LANGUAGE else label)
+            for k, label in NeedKind.choices
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    details = forms.CharField(
+        label="Anything else that would help (optional)",
+        help_text="For example: “I use a hearing aid, so a phone call is hard”.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        required=False,
+    )
+    call_times = forms.CharField(
+        label="When is a good time to call? (optional)",
+        help_text="For example: “weekdays after 2pm”.",
+        max_length=200,
+        required=False,
+    )
+    communication_format = forms.ChoiceField(
+        label="How should we send you letters and updates?",
+        choices=CommunicationFormat.choices,
+        initial=CommunicationFormat.STANDARD,
+        widget=forms.RadioSelect,
+    )
+    consent = forms.BooleanField(
+        label="I agree to you keeping this information so that you can help me. I can change "
+        "it or ask you to delete it at any time.",
+        error_messages={
+            "required": "Tick the box to agree to us keeping this information, or leave "
+            "this page without saving."
+        },
+    )
+
+    def clean(self):
+        data = super().clean()
+        needs_problems_add(self, data)
+        return data
+
+    @classmethod
+    def initial_from(cls, needs) -> dict:
+        if needs is None:
+            return {}
+        return {
+            "kinds": needs.kinds,
+            "details": needs.details,
+            "call_times": needs.call_times,
+            "communication_format": needs.communication_format,
+        }
+
+
+def needs_problems_add(form, data: dict) -> None:
+    """Show the needs rules' problems with the form's own, all at once (not one by one)."""
+    if "kinds" not in data:
+        return  # the field's own error is shown
+    problems = needs_rules.needs_problems(
+        kinds=data.get("kinds") or [],
+        known=set(NeedKind.values),
+        details=data.get("details", ""),
+        call_times=data.get("call_times", ""),
+    )
+    for field, message in problems.items():
+        if field not in form.errors:
+            form.add_error(field, message)

@@ -565,3 +565,185 @@ class SubjectAccessAlert(models.Model):
 
     def __str__(self):
         return self.message
+
+
+class NeedKind(models.TextChoices):
+    """The short list of needs staff pick from (issue 15; Ofcom "Treating vulnerable customers")."""
+
+    HEARING = "hearing", _("Hearing loss or deafness")
+    SIGHT = "sight", _("Sight loss or blindness")
+    SPEECH = "speech", _("Speech difficulty")
+    ILLNESS = "illness", _("Long-term illness or disability")
+    MENTAL_HEALTH = "mental_health", _("Mental health condition")
+    BEREAVEMENT = "bereavement", _("Bereavement")
+    LITERACY = "literacy", _("Difficulty reading or writing")
+    LANGUAGE = "language", _("English is not their first language")
+    FINANCIAL = "financial", _("Financial difficulty")
+    CALL_DONT_WRITE = "call_dont_write", _("Please call, don't write")
+    CALL_TIME = "call_time", _("A time of day to call")
+    OTHER = "other", _("Something else")
+
+
+class CommunicationFormat(models.TextChoices):
+    """The format the customer's notices take because of a recorded need (issue 15 item 2)."""
+
+    STANDARD = "standard", _("As agreed for the complaint (no special format)")
+    LARGE_PRINT = "large_print", _("Large-print letters")
+    EMAIL_TEXT = "email_text", _("Plain text in the email itself, no attachments")
+    PHONE_WITH_COPY = "phone_with_copy", _("By phone, with a written copy")
+
+
+class ConsentHow(models.TextChoices):
+    """How the customer agreed to their needs being recorded (Ofcom GC C5)."""
+
+    PORTAL = "portal", _("On the portal, by the customer")
+    PHONE = "phone", _("By phone")
+    LETTER = "letter", _("By letter")
+    EMAIL = "email", _("By email")
+    IN_PERSON = "in_person", _("In person")
+
+
+class CustomerNeeds(models.Model):
+    """A customer's recorded needs; the row exists only while their consent stands (issue 15).
+
+    Withdrawing consent deletes the row. The history (``CustomerNeedsEvent`` and the
+    complaints' ``CaseEvent`` rows) says only that needs were recorded, changed or
+    withdrawn, never what they were.
+    """
+
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="needs"
+    )
+    kinds = models.JSONField(
+        _("needs"), default=list, blank=True, help_text=_("From the short list.")
+    )
+    details = models.TextField(
+        _("details"),
+        blank=True,
+        help_text=_('In the customer\'s words, for example "calls after 2pm; hearing aid".'),
+    )
+    communication_format = models.CharField(
+        _("how we send letters and updates"),
+        max_length=20,
+        choices=CommunicationFormat.choices,
+        default=CommunicationFormat.STANDARD,
+    )
+    call_times = models.CharField(
+        _("times to call"),
+        max_length=200,
+        blank=True,
+        help_text=_('For example "weekdays after 2pm".'),
+    )
+    update_interval_working_days = models.PositiveSmallIntegerField(
+        _("progress updates every (working days)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Agreed with the customer because of their needs. Leave empty for the Code's "
+            "interval; never fewer working days than the Code's (COP-13)."
+        ),
+    )
+    named_contact = models.ForeignKey(
+        User,
+        verbose_name=_("named contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="named_contact_for",
+        limit_choices_to={"is_staff": True},
+        help_text=_("A member of staff shown as the contact on the customer's cases."),
+    )
+    consent_given_at = models.DateTimeField(_("consent given"))
+    consent_how = models.CharField(
+        _("how consent was given"), max_length=10, choices=ConsentHow.choices
+    )
+    recorded_by = models.ForeignKey(
+        User,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the customer recorded their needs on the portal."),
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    updated_at = models.DateTimeField(_("last changed"), default=timezone.now)
+    review_on = models.DateField(_("review on"), db_index=True)
+
+    class Meta:
+        verbose_name = _("customer needs")
+        verbose_name_plural = _("customer needs")
+        ordering = ["review_on", "pk"]
+
+    def __str__(self):
+        return f"Needs of {self.customer}"
+
+    def kind_labels(self) -> list[str]:
+        """Return the recorded needs in words, in the short list's order."""
+        labels = dict(NeedKind.choices)
+        return [str(labels.get(k, k)) for k in self.kinds]
+
+
+class CustomerNeedsEventKind(models.TextChoices):
+    """What happened to a customer's recorded needs (no details are ever kept here)."""
+
+    RECORDED = "recorded", _("Needs recorded")
+    CHANGED = "changed", _("Needs changed")
+    REVIEWED = "reviewed", _("Needs reviewed")
+    WITHDRAWN = "withdrawn", _("Needs withdrawn")
+
+
+class CustomerNeedsEventQuerySet(models.QuerySet):
+    """The record of needs events is append-only: bulk update and delete are refused."""
+
+    def update(self, **kwargs):
+        raise PermissionError("The record of customers' needs events is append-only.")
+
+    def delete(self):
+        raise PermissionError("The record of customers' needs events is append-only.")
+
+
+class CustomerNeedsEvent(models.Model):
+    """The customer-level record that needs were recorded, changed or withdrawn (issue 15).
+
+    Append-only and content-free: it outlives the needs themselves, so it holds who did
+    what and when and how consent was given, never the needs or their details.
+    """
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("what happened"), max_length=10, choices=CustomerNeedsEventKind)
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the customer did it on the portal."),
+    )
+    by_customer = models.BooleanField(_("by the customer"), default=False)
+    consent_how = models.CharField(
+        _("how consent was given"), max_length=10, choices=ConsentHow.choices, blank=True
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    objects = CustomerNeedsEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer needs event")
+        verbose_name_plural = _("customer needs events")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["customer", "at"], name="needs_event_customer_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.customer} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The record of customers' needs events is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The record of customers' needs events is append-only.")

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Customer, SubjectAccessRequest, User
+from accounts.models import Customer, CustomerNeeds, SubjectAccessRequest, User
 from complaints.domain.wording import date_words
 from complaints.models import (
     Attachment,
@@ -110,6 +110,9 @@ def customer_anonymise(
     locked.email_confirmed_at = None
     locked.anonymised_at = now
     locked.save()
+    # Recorded needs are special-category data held only with consent (issue 15): they go
+    # with the rest, and the history says only that they were held.
+    CustomerNeeds.objects.filter(customer=locked).delete()
 
     if locked.user_id is not None:
         user = User.objects.select_for_update().get(pk=locked.user_id)
@@ -251,7 +254,28 @@ def customer_data_export(*, customer: Customer) -> dict:
             "anonymised_at": _when(customer.anonymised_at),
             "portal_login": customer.user.email if customer.user_id else None,
         },
+        "needs": _needs_export(customer),
         "complaints": [_complaint_export(c) for c in complaints],
+    }
+
+
+def _needs_export(customer: Customer) -> dict | None:
+    """The customer's recorded needs (issue 15), or None when none are held."""
+    needs = CustomerNeeds.objects.filter(customer=customer).select_related("named_contact").first()
+    if needs is None:
+        return None
+    return {
+        "needs": needs.kind_labels(),
+        "details": needs.details,
+        "call_times": needs.call_times,
+        "communication_format": needs.get_communication_format_display(),
+        "update_interval_working_days": needs.update_interval_working_days,
+        "named_contact": str(needs.named_contact) if needs.named_contact_id else None,
+        "consent_given_at": _when(needs.consent_given_at),
+        "consent_how": needs.get_consent_how_display(),
+        "recorded_at": _when(needs.recorded_at),
+        "updated_at": _when(needs.updated_at),
+        "review_on": needs.review_on.isoformat(),
     }
 
 

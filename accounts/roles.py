@@ -52,6 +52,9 @@ FORBIDDEN_PERMISSIONS: frozenset[str] = frozenset(
         "accounts.delete_customer",
         "accounts.delete_subjectaccessrequest",
         "accounts.delete_subjectaccessevent",
+        # The record that needs were recorded and withdrawn outlives them (issue 15).
+        "accounts.change_customerneedsevent",
+        "accounts.delete_customerneedsevent",
     }
 )
 
@@ -87,6 +90,12 @@ _AGENT_PERMISSIONS: tuple[str, ...] = (
     "accounts.view_subjectaccessrequest",
     "accounts.add_subjectaccessrequest",
     "accounts.view_subjectaccessevent",
+    # Issue 15: record, correct, review and withdraw a customer's needs (with consent).
+    "accounts.view_customerneeds",
+    "accounts.add_customerneeds",
+    "accounts.change_customerneeds",
+    "accounts.delete_customerneeds",
+    "accounts.view_customerneedsevent",
 )
 
 # Who answers subject access requests: extends, prepares and sends the response, refuses.

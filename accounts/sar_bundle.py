@@ -19,7 +19,6 @@ import json
 import re
 import zipfile
 
-from django.apps import apps
 from django.utils import timezone
 
 from accounts.models import Customer, SubjectAccessRequest
@@ -33,24 +32,6 @@ def _safe_name(name: str) -> str:
     """Return a file name that cannot climb out of its folder in the ZIP."""
     cleaned = _UNSAFE.sub("_", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]).lstrip("._")
     return cleaned[:120] or "file"
-
-
-def needs_section(customer: Customer) -> list[dict] | None:
-    """Return the customer's recorded needs, or None where needs are not recorded here.
-
-    accounts.CustomerNeeds comes with issue 15 item 1 (another branch); until it is merged
-    this returns None and the bundle says so. The lead wires its fields here.
-    """
-    try:
-        model = apps.get_model("accounts", "CustomerNeeds")
-    except LookupError:
-        return None
-    rows = model.objects.filter(customer=customer).order_by("pk")
-    fields = [f.name for f in model._meta.concrete_fields if f.name not in ("id", "customer")]
-    return [
-        {name: _plain(getattr(row, name)) for name in fields}
-        for row in rows
-    ]  # fmt: skip
 
 
 def _plain(value):
@@ -119,13 +100,24 @@ def _summary(data: dict, files: list[dict]) -> str:
     for r in data["subject_access_requests"]:
         lines.append(f"{r['reference']}: received {r['received_at'][:10]}, {r['state'].lower()}.")
     lines += ["", "Needs and circumstances you told us about", "-" * 41]
-    needs = data["recorded_needs"]
-    if needs is None:
-        lines.append("We do not record needs or circumstances in this system.")
-    elif not needs:
+    needs = data["needs"]  # accounts.retention's export of the recorded needs (issue 15)
+    if not needs:
         lines.append("None recorded.")
     else:
-        lines += [f"- {json.dumps(n, ensure_ascii=False)}" for n in needs]
+        lines.append("Needs: " + (", ".join(needs["needs"]) or "none from our list"))
+        lines += [
+            f"{label}: {needs[key]}"
+            for key, label in (
+                ("details", "In your words"),
+                ("call_times", "Times to call"),
+                ("communication_format", "How we send letters and updates"),
+                ("update_interval_working_days", "Progress updates every (working days)"),
+                ("named_contact", "Your named contact"),
+                ("consent_how", "How you agreed to us recording them"),
+                ("review_on", "We will review them on"),
+            )
+            if needs[key]
+        ]
     lines += ["", f"Files ({len(files)})", "-----"]
     lines += [f"- {f['path']} ({f['size']} bytes)" for f in files]
     return "\n".join(lines) + "\n"
@@ -143,7 +135,6 @@ def sar_bundle_build(bundle, archive: zipfile.ZipFile, progress) -> None:
     progress(0, total)
     data = customer_data_export(customer=customer)
     data["subject_access_requests"] = requests_section(customer)
-    data["recorded_needs"] = needs_section(customer)
     files = []
     for done, a in enumerate(attachments, start=1):
         folder = "letters" if a.kind == Attachment.Kind.LETTER_SENT else "files"

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import views, views_privacy
+from accounts import views, views_needs, views_privacy
 
 app_name = "accounts"
 
@@ -17,6 +17,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("details/", views.details, name="details"),
     path("password/", views.password_set, name="password"),
+    path("needs/", views_needs.needs, name="needs"),
+    path("needs/withdraw/", views_needs.needs_withdraw_view, name="needs_withdraw"),
     path("privacy/export/", views_privacy.privacy_export, name="privacy_export"),
     path("privacy/erase/", views_privacy.privacy_erase, name="privacy_erase"),
     path("privacy/requests/", views_privacy.sar_list, name="sar-list"),

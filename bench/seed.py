@@ -1777,8 +1777,8 @@ class _Seeder:
                  None)
             )  # fmt: skip
             tables["notice"].rows.append(
-                (nid, cid, n.kind, deadline_db, t.agreed, fill(n.subject), fill(n.body), aid,
-                 created_db)
+                (nid, cid, n.kind, deadline_db, t.agreed, "standard", fill(n.subject),
+                 fill(n.body), aid, created_db)
             )  # fmt: skip
         for k, (file_name, size, at_db, by) in enumerate(t.scans):
             aid = ids["attachment"] + len(t.notices) + k
@@ -1926,7 +1926,8 @@ ATTACHMENT_COLUMNS = _columns(
     "id complaint_id kind file original_name content_type size customer_visible at uploaded_by_id"
 )
 NOTICE_COLUMNS = _columns(
-    "id complaint_id kind deadline_at contact_method subject body letter_id created_at"
+    "id complaint_id kind deadline_at contact_method communication_format subject body letter_id "
+    "created_at"
 )
 OUTBOX_COLUMNS = _columns(
     "id notice_id channel recipient state attempts next_attempt_at claimed_until last_error "

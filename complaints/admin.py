@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.needs import needs_badge, needs_of
 from accounts.roles import user_department
 from complaints import clocks
 from complaints.admin_base import (
@@ -34,7 +35,6 @@ from complaints.models import (
     CaseEvent,
     Complaint,
     Heartbeat,
-    OutboxMessage,
     StaffAlert,
 )
 from complaints.selectors import (
@@ -43,6 +43,7 @@ from complaints.selectors import (
     complaints_overdue,
     complaints_search,
     complaints_visible_to,
+    customer_needs_banner,
     rows_visible_to,
 )
 from complaints.services.channels import (
@@ -51,7 +52,6 @@ from complaints.services.channels import (
     customer_find_or_create,
 )
 from complaints.services.desk import ComplaintChanged
-from complaints.services.outbox import outbox_mark_done, outbox_retry
 
 
 class VisibleComplaintsMixin:
@@ -172,7 +172,8 @@ class ComplaintAdmin(admin.ModelAdmin):
         "A reference (CMP-… or FCR-…), an account reference, email address or telephone "
         "number, or part of the customer's name."
     )
-    list_select_related = ("customer", "assignee")
+    # The customer's recorded needs come in the same query, for the staff-only badge.
+    list_select_related = ("customer", "assignee", "customer__needs")
     # The columns the rows show (and the clock reads), and no more (ColumnsChangeList).
     list_only = (
         "reference",
@@ -184,6 +185,8 @@ class ComplaintAdmin(admin.ModelAdmin):
         "next_due_kind",
         "customer__name",
         "customer__account_reference",
+        "customer__needs__kinds",
+        "customer__needs__communication_format",
         "assignee__name",
         "assignee__email",
     )
@@ -255,12 +258,19 @@ class ComplaintAdmin(admin.ModelAdmin):
 
     @admin.display(description="customer", ordering="customer__name")
     def customer_cell(self, obj):
-        """The name, with the account reference under it: narrow enough to leave the clock room."""
+        """The name, with the account reference and any needs badge under it.
+
+        Narrow enough to leave the clock room: the badge wraps under the name (issue 15).
+        """
         customer = obj.customer
-        if not customer.account_reference:
-            return customer.name
+        badge = needs_badge(needs_of(customer))
         return format_html(
-            '{}<span class="account">{}</span>', customer.name, customer.account_reference
+            "{}{}{}",
+            customer.name,
+            format_html('<span class="account">{}</span>', customer.account_reference)
+            if customer.account_reference
+            else "",
+            format_html('<span class="needs-badge">{}</span>', badge) if badge else "",
         )
 
     @admin.display(description="clock", ordering="next_due_at")
@@ -307,6 +317,7 @@ class ComplaintAdmin(admin.ModelAdmin):
                 clocks=complaint_clock_lines(complaint),
                 desk_actions=actions,
                 formal_banner=formal_banner(complaint, request.user, actions),
+                needs_banner=customer_needs_banner(complaint, request.user),
                 # Every field is read-only: changes go through the actions above.
                 show_save=False,
                 show_save_and_continue=False,
@@ -598,63 +609,6 @@ class StaffAlertAdmin(
         self.message_user(request, f"{count} alert(s) marked as seen.")
 
 
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(
-    LongListAdminMixin, ReadOnlyAdminMixin, VisibleComplaintsMixin, admin.ModelAdmin
-):
-    """Notices on their way out: the "to post" and "to call" queues, and failed emails."""
-
-    complaint_path = "notice__complaint"
-
-    list_display = (
-        "created_at",
-        "reference",
-        "notice_kind",
-        "channel",
-        "recipient",
-        "state",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-        "letter_link",
-    )
-    list_filter = ("state", "channel")
-    search_fields = ("notice__complaint__reference",)  # rows_for_reference searches
-    list_select_related = ("notice__complaint", "letter")
-    actions = ["retry", "mark_done"]
-
-    def get_ordering(self, request):
-        # A work queue (letters to post, calls to make, failed emails) reads oldest first,
-        # along its (state, created) index; the whole outbox reads newest first.
-        if "state__exact" in request.GET:
-            return ("created_at", "pk")
-        return super().get_ordering(request)
-
-    @admin.display(description="complaint", ordering="notice__complaint__reference")
-    def reference(self, obj):
-        return obj.notice.complaint.reference
-
-    @admin.display(description="notice")
-    def notice_kind(self, obj):
-        return obj.notice.get_kind_display()
-
-    @admin.display(description="letter")
-    def letter_link(self, obj):
-        if obj.letter_id:
-            url = reverse("complaints:staff-attachment-download", args=[obj.letter_id])
-            return format_html('<a href="{}">PDF</a>', url)
-        return "-"
-
-    @admin.action(description="Send failed messages again")
-    def retry(self, request, queryset):
-        count = sum(outbox_retry(message=m, actor=request.user) for m in queryset)
-        self.message_user(request, f"{count} message(s) queued again.")
-
-    @admin.action(description="Mark letters posted / calls made")
-    def mark_done(self, request, queryset):
-        count = sum(outbox_mark_done(message=m, actor=request.user) for m in queryset)
-        self.message_user(request, f"{count} message(s) marked as done.")
-
-
-from complaints import admin_inbound  # noqa: E402, F401 - registers the inbound email admin
+# Register the other staff lists (each module imports from this one).
+from complaints import admin_inbound, admin_outbox  # noqa: E402, F401
 from complaints.webhooks import admin as webhooks_admin  # noqa: E402, F401 - registers webhooks

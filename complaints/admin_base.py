@@ -45,6 +45,11 @@ class ColumnsChangeList(ChangeList):
 
     def get_queryset(self, request, exclude_parameters=None):
         queryset = super().get_queryset(request, exclude_parameters)
+        # ChangeList skips list_select_related when get_queryset already joined something;
+        # join it here so every relation the rows read comes in the page's one query.
+        related = self.model_admin.list_select_related
+        if isinstance(related, (list, tuple)):
+            queryset = queryset.select_related(*related)
         return queryset.only(*self.model_admin.list_only)
 
 

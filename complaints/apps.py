@@ -18,6 +18,10 @@ class ComplaintsConfig(AppConfig):
 
         outbox_message_queued.connect(outbox_enqueue, dispatch_uid="complaints.outbox_enqueue")
         bundle_queued.connect(bundle_enqueue, dispatch_uid="complaints.bundle_enqueue")
+        from accounts.needs import needs_changed
+        from complaints.services.customer_needs import needs_on_complaints
+
+        needs_changed.connect(needs_on_complaints, dispatch_uid="complaints.needs_on_complaints")
         connection_created.connect(
             sqlite_function_register, dispatch_uid="complaints.sqlite_function_register"
         )

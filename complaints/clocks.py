@@ -97,7 +97,12 @@ def clocks_compute(complaint) -> StoredClocks:
     if progress_from is not None:
         if complaint.last_progress_update_at and complaint.last_progress_update_at > progress_from:
             progress_from = complaint.last_progress_update_at
-        progress_due = deadlines.progress_update_due(progress_from, calendar=cal, policy=policy)
+        progress_due = deadlines.progress_update_due(
+            progress_from,
+            calendar=cal,
+            policy=policy,
+            agreed_working_days=complaint.agreed_update_working_days,
+        )
 
     # COP-10: the customer's 10 working days run from the later of our response and the
     # resolution being actioned; a proposed resolution not yet actioned holds the clock.
@@ -298,12 +303,19 @@ def complaint_clocks_explained(complaint) -> list[ExplainedClock]:
         ),
     ]
     if complaint.progress_update_due_at:
+        interval = deadlines.progress_update_interval(policy, complaint.agreed_update_working_days)
+        interval_why = (
+            "COP-13"
+            if interval == policy.progress_update_working_days
+            else "as agreed with the customer because of their needs; COP-13's is "
+            f"{policy.progress_update_working_days}"
+        )
         lines.append(
             (
                 "progress_update",
                 "next progress update to the customer due "
                 f"{local(complaint.progress_update_due_at)} "
-                f"(every {policy.progress_update_working_days} working days, COP-13)",
+                f"(every {interval} working days, {interval_why})",
             )
         )
     if complaint.auto_close_at:

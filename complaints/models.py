@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ContactMethod
+from accounts.models import CommunicationFormat, ContactMethod
 from complaints.domain.lifecycle import Status
 
 STATUS_CHOICES = [(s.value, s.label) for s in Status]
@@ -101,6 +101,16 @@ class Complaint(models.Model):
         blank=True,
         editable=False,
         help_text=_("Copied from the customer's contract when logged (COP-03)."),
+    )
+    agreed_update_working_days = models.PositiveSmallIntegerField(
+        _("agreed progress-update interval (working days)"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "From the customer's recorded needs (issue 15): longer than the Code's, never "
+            "shorter (COP-13). Empty for the Code's interval."
+        ),
     )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
@@ -455,6 +465,7 @@ class CaseEvent(models.Model):
         CLOCK = "clock", _("Clock event")
         CUSTOMER_MATCHED = "customer_matched", _("Customer matched")
         BUNDLE = "bundle", _("Bundle of documents (case file, data export)")
+        NEEDS = "needs", _("Customer's needs")
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="events"
@@ -777,6 +788,13 @@ class Notice(models.Model):
     )
     contact_method = models.CharField(
         _("agreed contact method"), max_length=10, choices=ContactMethod.choices
+    )
+    communication_format = models.CharField(
+        _("format"),
+        max_length=20,
+        choices=CommunicationFormat.choices,
+        default=CommunicationFormat.STANDARD,
+        help_text=_("The format the customer's recorded needs asked for when it was sent."),
     )
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))

@@ -6,6 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from accounts.models import CommunicationFormat, CustomerNeeds
+from accounts.needs import needs_badge
 from complaints.models import Heartbeat
 
 HEARTBEAT_NAME = "beat"
@@ -264,3 +270,44 @@ def complaint_customer_clocks(complaint, *, now: datetime) -> list[str]:
                 f"can ask {scheme}, an independent ombudsman, to look at it."
             )
     return lines
+
+
+def customer_needs_banner(complaint, user) -> dict | None:
+    """What staff are told at the top of the case about the customer's recorded needs.
+
+    Staff only (issue 15; Ofcom GC C5): the customer's own pages never show it. None
+    for a member of staff whose role may not read needs.
+    """
+    if not user.has_perm("accounts.view_customerneeds"):
+        return None
+    needs = (
+        CustomerNeeds.objects.filter(customer_id=complaint.customer_id)
+        .select_related("named_contact")
+        .first()
+    )
+    case_url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
+    back = "?" + urlencode({"next": case_url})
+    record_url = reverse("admin:accounts_customer_needs", args=[complaint.customer_id]) + back
+    if needs is None:
+        return {
+            "record_url": record_url,
+            "may_change": user.has_perm("accounts.change_customerneeds"),
+        }
+    interval = ""
+    if complaint.agreed_update_working_days:
+        interval = f"every {complaint.agreed_update_working_days} working days, as agreed"
+    return {
+        "badge": needs_badge(needs),
+        "needs": needs.kind_labels(),
+        "details": needs.details,
+        "call_times": needs.call_times,
+        "format": needs.get_communication_format_display()
+        if needs.communication_format != CommunicationFormat.STANDARD
+        else "",
+        "interval": interval,
+        "named_contact": needs.named_contact,
+        "review_on": needs.review_on,
+        "review_due": needs.review_on <= timezone.localdate(),
+        "record_url": record_url,
+        "may_change": user.has_perm("accounts.change_customerneeds"),
+    }

@@ -14,7 +14,7 @@ from complaints.domain.case_file import case_file_met
 from complaints.forms import form_errors_add
 from complaints.models import BundleKind
 from complaints.paging import paged
-from complaints.selectors import complaint_timeline
+from complaints.selectors import complaint_timeline, customer_needs_banner
 from escalation import forms as workspace_forms
 from escalation.models import AdrReferral, FormalCase
 from escalation.selectors import (
@@ -139,6 +139,7 @@ def formal_detail(request, register_reference: str):
             "review_closed": case.outcome != FormalCase.Outcome.OPEN,
             "note": note,
             "timeline": complaint_timeline(complaint),
+            "needs_banner": customer_needs_banner(complaint, request.user),
             "appoint": workspace_forms.AppointForm(initial={"senior_manager": case.senior_manager}),
             "deadlock": workspace_forms.DeadlockForm(),
             "referral": referral,

@@ -28,7 +28,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ContactMethod
+from accounts.models import ConsentHow, ContactMethod
+from accounts.needs import needs_record
 from accounts.roles import Role
 from complaints.domain.lifecycle import Status
 from complaints.models import (
@@ -341,6 +342,70 @@ def _queue(visit) -> Scene:
     )
 
 
+def _queue_with_needs(visit) -> Scene:
+    """The desk's open queue where every other customer has recorded needs (issue 15 badges)."""
+    me = StaffUserFactory(role=Role.SENIOR_MANAGER)
+
+    def add(i: int) -> None:
+        customer = CustomerFactory()
+        if i % 2 == 0:
+            needs_record(
+                customer=customer,
+                actor=me,
+                consent_how=ConsentHow.PHONE,
+                kinds=["hearing", "call_dont_write"],
+                details="Hearing aid.",
+                named_contact=me,
+            )
+        complaint_make(customer=customer)
+
+    few, many = QUEUE_ROWS
+    for i in range(few):
+        add(i)
+    return Scene(_signed_in(me), grow=lambda: [add(i) for i in range(few, many)])
+
+
+def _needs_rows(visit) -> Scene:
+    """An agent; each row a customer with recorded needs (the review queue)."""
+    agent = StaffUserFactory(role=Role.SUPPORT_AGENT)
+
+    def add(i: int) -> None:
+        needs_record(
+            customer=CustomerFactory(),
+            actor=agent,
+            consent_how=ConsentHow.LETTER,
+            kinds=["sight"],
+            communication_format="large_print",
+        )
+
+    few, many = LIST_ROWS
+    for i in range(few):
+        add(i)
+    return Scene(_signed_in(agent), grow=lambda: [add(i) for i in range(few, many)])
+
+
+def _customer_with_needs(visit) -> Scene:
+    """A confirmed customer with recorded needs and one complaint, then fifteen."""
+    customer = CustomerFactory(confirmed=True)
+    needs_record(
+        customer=customer,
+        actor=customer.user,
+        by_customer=True,
+        consent_how=ConsentHow.PORTAL,
+        kinds=["hearing", "call_time"],
+        call_times="after 2pm",
+    )
+    few, many = CUSTOMER_COMPLAINTS
+    for _ in range(few):
+        complaint_make(customer=customer)
+    agent = StaffUserFactory(role=Role.SUPPORT_AGENT)
+    return Scene(
+        _signed_in(customer.user if visit.url_name.startswith("accounts:") else agent),
+        grow=lambda: [complaint_make(customer=customer) for _ in range(many - few)],
+        kwargs={"object_id": customer.pk},
+    )
+
+
 def _desk_rows(visit) -> Scene:
     """An administrator; each row a complaint with an assignee, a notice, letters and an alert."""
     admin_user = StaffUserFactory(role=Role.ADMINISTRATOR)
@@ -559,6 +624,8 @@ PAGES = [
     # Subject access requests (issue 15 item 5).
     page("sar-list", _customer_sars, "accounts:sar-list", lists=True),
     page("sar-ask", _customer_sars, "accounts:privacy_export"),
+    page("needs", _customer_with_needs, "accounts:needs"),
+    page("needs-withdraw", _customer_with_needs, "accounts:needs_withdraw"),
     page("my-complaint", _customer_case, "complaints:complaint-detail", REF, lists=True),
     page("my-complaint-reply", _customer_case, "complaints:complaint-reply", REF),
     page("my-complaint-escalate", _customer_case, "complaints:complaint-escalate", REF),
@@ -574,6 +641,10 @@ PAGES = [
     page("desk-formal", _queue, CHANGELIST, lists=True, queue="formal"),
     page("desk-open", _queue, CHANGELIST, lists=True, queue="open"),
     page("desk-closed", _queue, CHANGELIST, lists=True, queue="closed"),
+    # Issue 15: the staff-only needs badge comes with the rows, not a query each.
+    page("desk-needs-badges", _queue_with_needs, CHANGELIST, lists=True, queue="open"),
+    page("needs-review", _needs_rows, "admin:accounts_customerneeds_changelist", lists=True),
+    page("desk-customer-needs", _customer_with_needs, "admin:accounts_customer_needs", "object_id"),
     page(
         "desk-case",
         _staff_case,

@@ -6,7 +6,7 @@ from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from complaints.api import views, views_formal, views_sar
+from complaints.api import views, views_formal, views_needs, views_sar
 
 app_name = "api"
 
@@ -56,6 +56,9 @@ urlpatterns = [
     path("attachments/<int:pk>/", views.AttachmentDownload.as_view(), name="attachment-download"),
     path("customers/", views.CustomerList.as_view(), name="customer-list"),
     path("customers/<int:pk>/", views.CustomerDetail.as_view(), name="customer-detail"),
+    path(
+        "customers/<int:pk>/needs/", views_needs.CustomerNeedsView.as_view(), name="customer-needs"
+    ),
     path("formal-cases/", views_formal.FormalCaseList.as_view(), name="formal-list"),
     path(
         "formal-cases/<str:register_reference>/",

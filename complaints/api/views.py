@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from io import BytesIO
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -49,6 +50,7 @@ from complaints.services.channels import (
     customer_find_or_create,
 )
 from complaints.services.intake import complaint_log
+from complaints.services.notices import letter_large_print_copy
 
 STATUSES = [s.value for s in Status]
 
@@ -487,13 +489,32 @@ class ComplaintLetters(ComplaintAttachments):
 class AttachmentDownload(ApiView):
     """Download one file, if its complaint is one this key may see."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "print",
+                str,
+                enum=["large"],
+                description="large: a large-print copy of a letter we sent (16pt and up), "
+                "for a customer who needs one (issue 15). 404 for other files.",
+            )
+        ],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS},
+    )
     def get(self, request, pk: int):
         _need(request.user, "complaints.view_attachment", "read attachments")
         visible = complaints_visible_to(request.user)
         attachment = Attachment.objects.filter(pk=pk, complaint__in=visible).first()
         if attachment is None:
             raise _not_found(f"File {pk}")
+        if request.query_params.get("print") == "large":
+            copy = letter_large_print_copy(attachment)
+            if copy is None:
+                raise _not_found(f"A large-print copy of file {pk}")
+            name, pdf = copy
+            return FileResponse(
+                BytesIO(pdf), as_attachment=True, filename=name, content_type="application/pdf"
+            )
         try:
             handle = attachment.file.open("rb")
         except FileNotFoundError:

@@ -155,9 +155,41 @@ def auto_close_at(
     return calendar.customer_deadline(anchor, policy.auto_close_working_days)
 
 
-def progress_update_due(since: datetime, *, calendar: OfficeCalendar, policy: Policy) -> datetime:
-    """Return when the next progress update to the customer is due (COP-13)."""
-    return calendar.company_deadline(since, policy.progress_update_working_days)
+def progress_update_interval(policy: Policy, agreed_working_days: int | None = None) -> int:
+    """Return the working days between progress updates: the Code's, or longer if agreed.
+
+    A customer's recorded needs may agree a longer interval (issue 15 item 3). The Code's
+    interval is the floor: an agreement below it is ignored here (and refused where it
+    is recorded), so the Code's clock is never shortened (COP-13).
+    """
+    floor = policy.progress_update_working_days
+    if agreed_working_days is None:
+        return floor
+    return max(floor, agreed_working_days)
+
+
+def progress_update_floor(policy_set: str = "code") -> int:
+    """Return the fewest working days an agreed update interval may be under `policy_set`.
+
+    The strictest policy of the set decides, so an agreement is valid whichever policy a
+    customer's complaints are judged by (COP-07, COP-13).
+    """
+    try:
+        policies = POLICY_SETS[policy_set]
+    except KeyError:
+        raise UnknownPolicy("policy set", policy_set, list(POLICY_SETS)) from None
+    return max(p.progress_update_working_days for p in policies)
+
+
+def progress_update_due(
+    since: datetime,
+    *,
+    calendar: OfficeCalendar,
+    policy: Policy,
+    agreed_working_days: int | None = None,
+) -> datetime:
+    """Return when the next progress update to the customer is due (COP-13, issue 15 item 3)."""
+    return calendar.company_deadline(since, progress_update_interval(policy, agreed_working_days))
 
 
 def adr_eligible_at(

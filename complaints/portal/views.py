@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 
 from django.conf import settings
@@ -24,7 +25,8 @@ from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.emails import confirmation_email_send
-from accounts.models import Customer
+from accounts.models import CommunicationFormat, Customer
+from accounts.needs import communication_format
 from accounts.services import (
     AlreadyConfirmed,
     ConfirmationInvalid,
@@ -49,6 +51,7 @@ from complaints.selectors import (
     portal_complaints_for,
 )
 from complaints.services.desk import complaint_can_escalate
+from complaints.services.notices import letter_large_print_copy, letters_with_large_print_copy
 from complaints.services.portal import (
     complaint_deadlock_request,
     portal_complaint_file,
@@ -338,6 +341,11 @@ def complaint_detail(request, reference: str):
             "timeline": complaint_timeline(complaint, customer_view=True),
             "next_step": next_step,
             "proposition": _final_proposition(complaint) if next_step.after_proposition else None,
+            # A customer who asked for large print is offered it for every letter we sent
+            # (the letters sent since they asked are in large print already).
+            "large_print_letters": letters_with_large_print_copy(complaint)
+            if communication_format(complaint.customer) == CommunicationFormat.LARGE_PRINT
+            else set(),
             **_actions(complaint),
         },
     )
@@ -423,6 +431,14 @@ def complaint_file(request, reference: str, pk: int):
     attachment = complaint.attachments.filter(pk=pk, customer_visible=True).first()
     if attachment is None:
         raise Http404("No such file.")
+    if request.GET.get("print") == "large":
+        copy = letter_large_print_copy(attachment)
+        if copy is None:
+            raise Http404("There is no large-print copy of this file.")
+        name, pdf = copy
+        return FileResponse(
+            BytesIO(pdf), as_attachment=True, filename=name, content_type="application/pdf"
+        )
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:

@@ -33,6 +33,7 @@ from complaints.models import (
     NoticeKind,
     StaffAlert,
 )
+from complaints.services.customer_needs import named_contact_for
 from complaints.services.notices import notice_send
 from complaints.services.transitions import complaint_transition
 
@@ -71,8 +72,20 @@ def _department_label(complaint: Complaint) -> str:
     return complaint.get_department_display().split(" (")[0].lower()
 
 
-def _alert(complaint: Complaint, *, kind: str, deadline_at: datetime, audiences, message: str):
-    """Raise one alert per audience, once: the unique constraint drops a repeat."""
+def _alert(
+    complaint: Complaint,
+    *,
+    kind: str,
+    deadline_at: datetime,
+    audiences,
+    message: str,
+    recipient=None,
+):
+    """Raise one alert per audience, once: the unique constraint drops a repeat.
+
+    The assignee's alert goes to `recipient` when given (a named contact, issue 15).
+    """
+    recipient = recipient or complaint.assignee
     StaffAlert.objects.bulk_create(
         [
             StaffAlert(
@@ -81,7 +94,7 @@ def _alert(complaint: Complaint, *, kind: str, deadline_at: datetime, audiences,
                 deadline_at=deadline_at,
                 audience=audience,
                 department=complaint.department,
-                recipient=complaint.assignee if audience == StaffAlert.Audience.ASSIGNEE else None,
+                recipient=recipient if audience == StaffAlert.Audience.ASSIGNEE else None,
                 message=message[:300],
             )
             for audience in audiences
@@ -186,12 +199,22 @@ def _phone_promise(complaint: Complaint, due_at: datetime, now: datetime) -> _Ou
 
 
 def _progress_update(complaint: Complaint, due_at: datetime, now: datetime) -> _Outcome:
-    """COP-13: remind the assignee (or the department, if nobody has it) that an update is due."""
+    """COP-13: remind whoever has the case that a progress update to the customer is due.
+
+    That is the customer's named contact if their recorded needs name one (issue 15 item
+    3), else the assignee, else the department queue.
+    """
     complaint.progress_reminded_for = due_at
+    contact = named_contact_for(complaint)
     audience = (
-        StaffAlert.Audience.ASSIGNEE if complaint.assignee_id else StaffAlert.Audience.DEPARTMENT
+        StaffAlert.Audience.ASSIGNEE
+        if contact or complaint.assignee_id
+        else StaffAlert.Audience.DEPARTMENT
     )
-    who = str(complaint.assignee) if complaint.assignee_id else _department_label(complaint)
+    if contact:
+        who = f"{contact} (the customer's named contact)"
+    else:
+        who = str(complaint.assignee) if complaint.assignee_id else _department_label(complaint)
     why = (
         "a third party is awaited"
         if complaint.status == Status.AWAITING_THIRD_PARTY
@@ -207,6 +230,7 @@ def _progress_update(complaint: Complaint, due_at: datetime, now: datetime) -> _
         deadline_at=due_at,
         audiences=(audience,),
         message=message,
+        recipient=contact,
     )
     _clock_event(
         complaint,

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ContactMethod, Customer
+from accounts.needs import agreed_update_interval
 from complaints.clocks import (
     alarms_sync,
     clocks_apply,
@@ -82,6 +83,7 @@ def complaint_log(
         agreed_contact_method=contact,
         policy_key=policy.key,
         contracted_response_working_days=customer.contracted_response_working_days,
+        agreed_update_working_days=agreed_update_interval(customer),
         first_made_at=first_made_at,
         logged_at=now,
         logged_by=actor,

@@ -11,7 +11,9 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from complaints.domain.notices import delivery_channels
+from accounts.models import CommunicationFormat, NeedKind
+from accounts.needs import communication_format, needs_of
+from complaints.domain.notices import Delivery, letter_in_large_print, notice_delivery
 from complaints.domain.wording import moment_words
 from complaints.letters import letter_pdf
 from complaints.models import (
@@ -80,23 +82,36 @@ def _recipient(channel: str, complaint: Complaint) -> str:
     return customer.user.email if customer.user_id else ""
 
 
+def delivery_for(complaint: Complaint, kind: str) -> Delivery:
+    """Return how notice `kind` reaches the complaint's customer: agreed method and needs."""
+    customer = complaint.customer
+    needs = needs_of(customer)
+    kinds = (needs.kinds or []) if needs else []
+    return notice_delivery(
+        kind,
+        complaint.agreed_contact_method,
+        communication_format=communication_format(customer),
+        call_dont_write=NeedKind.CALL_DONT_WRITE in kinds,
+        has_email=bool(customer.email),
+        has_postal_address=bool(customer.postal_address.strip()),
+        has_portal_login=bool(customer.user_id),
+        has_phone=bool(customer.phone.strip()),
+    )
+
+
 @transaction.atomic
 def notice_send(
     *, complaint: Complaint, kind: str, deadline_at: datetime, actor=None, **context
 ) -> Notice | None:
     """Write the notice `kind` about `deadline_at` and queue its deliveries, at most once.
 
-    Goes by the complaint's agreed contact method (COP-04, COP-13). Returns None when the
-    same notice already exists (the database's unique constraint decides). Delivery
-    happens after commit, from the outbox, with retries.
+    Goes by the complaint's agreed contact method (COP-04, COP-13), unless the customer's
+    recorded needs ask for another format or channel, which wins (issue 15 item 2). Returns
+    None when the same notice already exists (the database's unique constraint decides).
+    Delivery happens after commit, from the outbox, with retries.
     """
-    customer = complaint.customer
-    channels = delivery_channels(
-        complaint.agreed_contact_method,
-        has_email=bool(customer.email),
-        has_postal_address=bool(customer.postal_address.strip()),
-        has_portal_login=bool(customer.user_id),
-    )
+    delivery = delivery_for(complaint, kind)
+    channels = delivery.channels
     body = render_to_string(f"notices/{kind}.txt", notice_context(complaint, **context)).strip()
     try:
         with transaction.atomic():
@@ -105,13 +120,15 @@ def notice_send(
                 kind=kind,
                 deadline_at=deadline_at,
                 contact_method=complaint.agreed_contact_method,
+                communication_format=delivery.format,
                 subject=SUBJECTS[kind].format(ref=complaint.reference),
                 body=body,
             )
     except IntegrityError:
         return None
-    # Every notice is also a letter: a PDF kept on the case, attached to the email, posted
-    # when the customer chose post, and downloadable by staff and the customer.
+    # Every notice is also a letter: a PDF kept on the case (in large print when the
+    # customer asked for it), attached to the email unless they asked for plain text,
+    # posted when it goes by post, and downloadable by staff and the customer.
     notice.letter = letter_make(notice)
     notice.save(update_fields=["letter"])
     messages = [
@@ -131,8 +148,13 @@ def notice_send(
         actor=actor,
         reason=f"{notice.get_kind_display()}: queued by "
         + ", ".join(DeliveryChannel(m.channel).label.lower() for m in messages)
+        + (
+            ""
+            if delivery.format == CommunicationFormat.STANDARD
+            else f" ({CommunicationFormat(delivery.format).label.lower()}, from recorded needs)"
+        )
         + ".",
-        extra={"notice_id": notice.pk, "channels": list(channels)},
+        extra={"notice_id": notice.pk, "channels": list(channels), "format": delivery.format},
     )
     for message in messages:
         if message.state == DeliveryState.PENDING:
@@ -160,19 +182,31 @@ def letter_reference(complaint: Complaint) -> str:
     )
 
 
-def letter_make(notice, *, now: datetime | None = None) -> Attachment:
-    """Print a notice as a PDF letter kept on the case, visible to its customer."""
+def _notice_pdf(notice, *, large_print: bool, dated: datetime | None = None) -> bytes:
     complaint = notice.complaint
-    pdf = letter_pdf(
+    return letter_pdf(
         recipient=f"{complaint.customer.name}\n{complaint.customer.postal_address}",
         reference=letter_reference(complaint),
         subject=notice.subject,
         body=notice.body,
+        large_print=large_print,
+        dated=dated,
     )
+
+
+def letter_make(notice, *, now: datetime | None = None) -> Attachment:
+    """Print a notice as a PDF letter kept on the case, visible to its customer.
+
+    In the large-print layout when the notice went in large print (issue 15 item 2).
+    """
+    complaint = notice.complaint
+    large_print = letter_in_large_print(notice.communication_format)
+    pdf = _notice_pdf(notice, large_print=large_print)
+    name = f"{complaint.reference}-{notice.kind.replace('_', '-')}"
     letter = Attachment(
         complaint=complaint,
         kind=Attachment.Kind.LETTER_SENT,
-        original_name=f"{complaint.reference}-{notice.kind.replace('_', '-')}.pdf",
+        original_name=f"{name}-large-print.pdf" if large_print else f"{name}.pdf",
         content_type="application/pdf",
         size=len(pdf),
         customer_visible=True,
@@ -181,3 +215,27 @@ def letter_make(notice, *, now: datetime | None = None) -> Attachment:
     letter.file.save(letter.original_name, ContentFile(pdf), save=False)
     letter.save()
     return letter
+
+
+def letter_large_print_copy(attachment: Attachment) -> tuple[str, bytes] | None:
+    """Return (file name, PDF) of a large-print copy of a letter we sent, or None.
+
+    For a customer who asked for large print after the letter went (issue 15 item 2): the
+    same text, reference and date, in the large-print layout. Made on request and not
+    kept: the letter on the case stays the one that was sent. None for a file that is not
+    one of our letters, or a letter already in large print.
+    """
+    notice = Notice.objects.filter(letter=attachment).select_related("complaint__customer").first()
+    if notice is None or letter_in_large_print(notice.communication_format):
+        return None
+    pdf = _notice_pdf(notice, large_print=True, dated=notice.created_at)
+    return attachment.original_name.removesuffix(".pdf") + "-large-print.pdf", pdf
+
+
+def letters_with_large_print_copy(complaint: Complaint) -> set[int]:
+    """Return the ids of the complaint's letters a large-print copy can be made of."""
+    return set(
+        Notice.objects.filter(complaint=complaint, letter__isnull=False)
+        .exclude(communication_format=CommunicationFormat.LARGE_PRINT)
+        .values_list("letter_id", flat=True)
+    )

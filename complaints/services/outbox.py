@@ -11,6 +11,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from complaints.domain.notices import email_attaches_letter
+from complaints.letters import letter_text
 from complaints.models import (
     CaseEvent,
     Correspondence,
@@ -18,7 +20,7 @@ from complaints.models import (
     DeliveryState,
     OutboxMessage,
 )
-from complaints.services.notices import letter_make
+from complaints.services.notices import letter_make, letter_reference
 
 logger = logging.getLogger(__name__)
 
@@ -102,14 +104,23 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> str | Non
                 if complaint.department == "accounts"
                 else company["support_email"]
             )
+            # A customer who asked for plain text gets the whole letter in the email's
+            # body and no attachment (issue 15 item 2); the PDF stays on the case.
+            text_only = not email_attaches_letter(notice.communication_format)
             email = EmailMessage(
                 subject=notice.subject,
-                body=notice.body,
+                body=letter_text(
+                    reference=letter_reference(complaint),
+                    subject=notice.subject,
+                    body=notice.body,
+                )
+                if text_only
+                else notice.body,
                 to=[message.recipient],
                 reply_to=[department_mailbox],
                 headers=headers,
             )
-            if notice.letter_id:
+            if notice.letter_id and not text_only:
                 with notice.letter.file.open("rb") as pdf:
                     email.attach(notice.letter.original_name, pdf.read(), "application/pdf")
             email.send()

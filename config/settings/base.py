@@ -136,6 +136,9 @@ REDRESS_STAFF_2FA = env.bool("REDRESS_STAFF_2FA", default=False)
 REDRESS_CONFIRM_LINK_DAYS = env.int("REDRESS_CONFIRM_LINK_DAYS", default=3)
 # Files a customer may attach to a complaint or a reply.
 REDRESS_PORTAL_MAX_FILES = 5
+# Issue 15: a customer's recorded needs are due for review this many months after they
+# were recorded (or last reviewed); the desk's "Needs due for review" list shows them.
+REDRESS_NEEDS_REVIEW_MONTHS = env.int("REDRESS_NEEDS_REVIEW_MONTHS", default=12)
 # UK GDPR retention: a customer's personal data is anonymised this long after their last
 # complaint closed (the case history is kept); see accounts/retention.py.
 REDRESS_RETENTION_YEARS = env.int("REDRESS_RETENTION_YEARS", default=6)

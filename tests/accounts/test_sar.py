@@ -314,7 +314,7 @@ def test_the_response_holds_every_complaint_letter_and_file_and_nothing_of_other
     data = json.loads(archive.read("data.json"))
     assert {c["reference"] for c in data["complaints"]} == {first.reference, second.reference}
     assert [r["reference"] for r in data["subject_access_requests"]] == [sar.reference]
-    assert data["recorded_needs"] is None or isinstance(data["recorded_needs"], list)
+    assert data["needs"] is None
     summary = archive.read("summary.txt").decode()
     assert first.reference in summary and "Wrong bill" in summary
     everything = b"".join(archive.read(n) for n in names)
@@ -339,6 +339,33 @@ def test_the_response_holds_every_complaint_letter_and_file_and_nothing_of_other
     # Another customer cannot have it, even knowing the reference.
     client.force_login(other.user)
     assert client.get(download).status_code == 404
+
+
+def test_the_response_holds_the_recorded_needs_in_data_and_summary(lead):
+    """Issue 15 items 1 and 5: what we hold includes the needs the customer told us about."""
+    from accounts.needs import needs_record
+
+    customer = _customer()
+    complaint_make(customer=customer, subject="Broadband drops")
+    needs_record(
+        customer=customer,
+        actor=lead,
+        consent_how="phone",
+        kinds=["hearing"],
+        details="Uses a hearing aid; prefers calls after 2pm",
+        call_times="weekdays after 2pm",
+    )
+    sar = sar_open(customer=customer, channel="letter", actor=lead).request
+
+    bundle = bundle_build(sar_response_prepare(sar=sar, actor=lead).pk)
+
+    archive = _zip(bundle)
+    needs = json.loads(archive.read("data.json"))["needs"]
+    assert needs["needs"] == ["Hearing loss or deafness"]
+    assert needs["details"] == "Uses a hearing aid; prefers calls after 2pm"
+    summary = archive.read("summary.txt").decode()
+    assert "Needs: Hearing loss or deafness" in summary
+    assert "Times to call: weekdays after 2pm" in summary
 
 
 def test_a_response_cannot_be_sent_before_it_is_ready(lead):

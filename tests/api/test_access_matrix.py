@@ -19,10 +19,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.integrations import api_key_issue, api_key_revoke, integration_create
+from accounts.needs import needs_record
 from accounts.roles import STAFF_ROLES, Role
 from accounts.sar import sar_open
 from complaints.models import Attachment, Bundle, BundleKind, BundleState, Department
 from complaints.services.desk import complaint_escalate
+from tests.accounts.factories import StaffUserFactory
 from tests.complaints.factories import complaint_make
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +65,10 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset] | str] = {
     ("api:customer-list", "post"): ("write", EVERY_ROLE),
     ("api:customer-detail", "get"): ("read", EVERY_ROLE),
     ("api:customer-detail", "patch"): ("write", EVERY_ROLE),
+    # Issue 15: every staff role may read and record a customer's needs (with consent).
+    ("api:customer-needs", "get"): ("read", EVERY_ROLE),
+    ("api:customer-needs", "put"): ("write", EVERY_ROLE),
+    ("api:customer-needs", "delete"): ("write", EVERY_ROLE),
     ("api:formal-list", "get"): ("read", EVERY_ROLE),
     ("api:formal-detail", "get"): ("read", SEES_FORMAL),
     **{
@@ -133,6 +139,12 @@ def world():
     )  # fmt: skip
     case_file.file.save("c.zip", ContentFile(b"PK\x05\x06"), save=False)
     case_file.save()
+    needs_record(
+        customer=technical.customer,
+        actor=StaffUserFactory(),
+        consent_how="phone",
+        kinds=["hearing"],
+    )
     return {
         "reference": technical.reference,
         "pk": attachment.pk,
@@ -148,7 +160,7 @@ def world():
 def _url(name: str, pattern, world) -> str:
     route = str(pattern.pattern)
     kwargs = {k: v for k, v in world.items() if f":{k}>" in route}
-    if name == "api:customer-detail":
+    if name in ("api:customer-detail", "api:customer-needs"):
         kwargs = {"pk": world["customer_pk"]}
     return reverse(name, kwargs=kwargs)
 

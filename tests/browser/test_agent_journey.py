@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.needs import needs_record
 from complaints.models import CaseNote, Complaint
 from complaints.services.desk import complaint_assign, complaint_escalate
 from tests.accounts.factories import CustomerFactory, StaffUserFactory
@@ -38,6 +39,15 @@ def agent_with_a_queue():
         )
         complaint = complaint_make(customer=customer, department="technical_support")
         complaint_assign(complaint=complaint, assignee=agent, actor=None)
+        if n % 2 == 0:
+            # Issue 15: the longest needs badge must not push the clock off either.
+            needs_record(
+                customer=customer,
+                actor=agent,
+                consent_how="phone",
+                kinds=["hearing", "sight", "mental_health", "financial", "call_dont_write"],
+                communication_format="phone_with_copy",
+            )
     return agent
 
 

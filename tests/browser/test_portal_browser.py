@@ -186,6 +186,18 @@ def test_every_portal_page_has_no_serious_accessibility_violations(
     visit(reverse("complaints:complaint-deadlock", args=[ref]), "complaint-deadlock")
     visit(reverse("accounts:details"), "account-details")
     visit(reverse("accounts:password"), "account-password")
+    # Issue 15: "Your needs and how we contact you", empty, with errors, held, withdrawing.
+    visit(reverse("accounts:needs"), "needs", mobile=True)
+    page.get_by_label("A time of day to call").check()
+    page.get_by_role("button", name="Save your needs").click()
+    expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    check("needs-with-errors")
+    page.get_by_label("When is a good time to call? (optional)").fill("After 2pm")
+    page.get_by_label("I agree to you keeping this information").check()
+    page.get_by_role("button", name="Save your needs").click()
+    expect(page.get_by_role("heading", name="What we hold about you")).to_be_visible()
+    check("needs-held", mobile=True)
+    visit(reverse("accounts:needs_withdraw"), "needs-withdraw")
 
     pages = sum(1 for line in report if not line.startswith(" "))
     axe_report.append(

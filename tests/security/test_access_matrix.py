@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import SubjectAccessRequest
+from accounts.needs import needs_record
 from accounts.sar import sar_fulfil, sar_open, sar_response_prepare
 from complaints.bundles import bundle_build
 from complaints.models import Attachment, Bundle, BundleKind, BundleState
@@ -89,6 +90,20 @@ MATRIX = {
         **dict.fromkeys(STAFF, "away"),  # staff have no customer record
     },
     "accounts:password": SIGNED_IN,
+    # Issue 15: always the signed-in customer's own needs (no id in the URL); staff have no
+    # customer record. Only customer_a has needs to withdraw; customer_b is sent back.
+    "accounts:needs": {
+        "anonymous": "login",
+        "customer_a": 200,
+        "customer_b": 200,
+        **dict.fromkeys(STAFF, "away"),
+    },
+    "accounts:needs_withdraw": {
+        "anonymous": "login",
+        "customer_a": 200,
+        "customer_b": "away",
+        **dict.fromkeys(STAFF, "away"),
+    },
     # Always the signed-in customer's own data (no id in the URL); GET only explains, the
     # download and the erasure are POSTs. Staff have no customer record: sent away.
     "accounts:privacy_export": {
@@ -202,6 +217,13 @@ def world():
     attachment.file.save("p.png", SimpleUploadedFile("p.png", b"\x89PNG\r\n\x1a\n0000"), save=False)
     attachment.save()
     complaint_escalate(complaint=complaint, actor=None, requested="company_secretary", reason="x")
+    needs_record(
+        customer=customers["customer_a"],
+        actor=customers["customer_a"].user,
+        by_customer=True,
+        consent_how="portal",
+        kinds=["hearing"],
+    )
     users = {**{k: c.user for k, c in customers.items()}, **staff}
     bundle = Bundle(
         kind=BundleKind.OMBUDSMAN_CASE_FILE, complaint=complaint, customer=complaint.customer,
