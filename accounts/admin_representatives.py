@@ -26,7 +26,9 @@ from accounts.models import (
     User,
 )
 from accounts.representatives import (
+    FIELDS,
     authority_state,
+    representative_problems,
     representative_record,
     representative_withdraw,
     scope_words,
@@ -108,10 +110,28 @@ class RepresentativeForm(forms.Form):
 
     def __init__(self, *args, customer: Customer, **kwargs):
         super().__init__(*args, **kwargs)
+        self.customer = customer
         self.fields["complaints"].queryset = Complaint.objects.filter(customer=customer).only(
             "pk", "reference", "subject"
         )
         self.fields["complaints"].label_from_instance = lambda c: f"{c.reference}: {c.subject}"
+
+    def clean(self):
+        data = super().clean()
+        # Every problem at once: the rules' own checks on what the form let through.
+        problems = representative_problems(
+            customer=self.customer,
+            data={k: v for k, v in data.items() if k in FIELDS},
+            complaints=list(data.get("complaints") or ()),
+            user=data.get("user_email"),
+            starts_at=data.get("starts_at") or timezone.now(),
+            ends_at=data.get("ends_at"),
+        )
+        for field, message in problems.items():
+            field = "user_email" if field == "user" else field
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, message)
+        return data
 
     def clean_user_email(self):
         email = self.cleaned_data["user_email"]

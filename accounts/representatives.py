@@ -206,7 +206,8 @@ def scope_words(rep: Representative) -> str:
     return words
 
 
-def _problems(*, customer, data, complaints, user, starts_at, ends_at) -> dict:
+def representative_problems(*, customer, data, complaints, user, starts_at, ends_at) -> dict:
+    """Return every problem with a representative to record, by field (all at once)."""
     errors = {}
     if not data.get("name", "").strip():
         errors["name"] = "Give the representative's name."
@@ -299,7 +300,7 @@ def representative_record(
     starts_at = starts_at or now
     complaints = list(complaints)
     data = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
-    errors = _problems(
+    errors = representative_problems(
         customer=customer,
         data=data,
         complaints=complaints,
