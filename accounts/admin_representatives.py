@@ -133,6 +133,16 @@ class RepresentativeForm(forms.Form):
                 self.add_error(field, message)
         return data
 
+    def clean_authority_document(self):
+        from django.conf import settings
+
+        from complaints.uploads import upload_check
+
+        upload = self.cleaned_data.get("authority_document")
+        if upload:
+            upload_check(upload, max_bytes=settings.REDRESS_MAX_ATTACHMENT_BYTES)
+        return upload
+
     def clean_user_email(self):
         email = self.cleaned_data["user_email"]
         if not email:
