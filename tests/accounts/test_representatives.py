@@ -435,3 +435,39 @@ def test_anonymisation_blanks_the_representative_and_ends_their_access():
     assert rep.withdrawn_at is not None
     assert not may_view(login, complaint)
     assert stored  # the stored file itself is deleted after commit (retention._files_delete)
+
+
+def test_a_representatives_pages_make_as_many_queries_with_many_cases_as_with_one():
+    """Bounded queries: more customers represented and more cases add no queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login = CustomerFactory(confirmed=True).user
+    client = Client()
+    client.force_login(login)
+
+    def represent_one():
+        customer = CustomerFactory()
+        complaint = complaint_make(customer=customer)
+        _record(customer, user=login, all_complaints=False, complaints=[complaint])
+        return complaint
+
+    first = represent_one()
+    urls = [
+        reverse("complaints:my-complaints"),
+        reverse("complaints:complaint-detail", args=[first.reference]),
+    ]
+
+    def counts():
+        found = []
+        for url in urls:
+            client.get(url)
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            found.append(len(queries))
+        return found
+
+    few = counts()
+    for _ in range(5):
+        represent_one()
+    assert counts() == few

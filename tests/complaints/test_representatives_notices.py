@@ -277,3 +277,19 @@ def test_named_complaints_only():
     rep = represented(customer, all_complaints=False, complaints=[covered])
     assert respond(covered).deliveries.filter(representative=rep).exists()
     assert not respond(other).deliveries.filter(representative__isnull=False).exists()
+
+
+def test_the_formal_complaint_letter_reaches_the_representative():
+    """COP-15: the customer is told their complaint is formal; so is their representative."""
+    from complaints.services.desk import complaint_escalate
+
+    customer = CustomerFactory(postal_address=ADDRESS)
+    rep = represented(customer, contact_method="post")
+    with time_machine.travel(MONDAY, tick=False):
+        complaint = complaint_make(customer=customer)
+        complaint_escalate(
+            complaint=complaint, actor=None, requested="company_secretary", reason="Not fixed."
+        )
+    deliver(MONDAY)
+    notice = Notice.objects.get(complaint=complaint, kind=NoticeKind.FORMAL_OPENED)
+    assert_went_to_both(notice, rep, copy_customer=True)
