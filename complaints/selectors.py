@@ -321,3 +321,28 @@ def customer_needs_banner(complaint, user) -> dict | None:
         "record_url": record_url,
         "may_change": user.has_perm("accounts.change_customerneeds"),
     }
+
+
+def complaint_representatives_banner(complaint, user) -> dict | None:
+    """Who acts for the customer on this case now, for the top of the case page (GC C5).
+
+    Staff only; one query. None when nobody does and the user may not record one.
+    """
+    if not user.has_perm("accounts.view_representative"):
+        return None
+    from accounts.representatives import describe, representatives_of, scope_words
+
+    reps = list(representatives_of(complaint))
+    return {
+        "people": [
+            {
+                "who": describe(rep),
+                "may": scope_words(rep),
+                "until": rep.ends_at,
+                "contact": rep.get_contact_method_display().lower(),
+            }
+            for rep in reps
+        ],
+        "customer_url": reverse("admin:accounts_customer_change", args=[complaint.customer_id]),
+        "may_add": user.has_perm("accounts.add_representative"),
+    }

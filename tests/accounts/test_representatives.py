@@ -471,3 +471,15 @@ def test_a_representatives_pages_make_as_many_queries_with_many_cases_as_with_on
     for _ in range(5):
         represent_one()
     assert counts() == few
+
+
+def test_the_case_page_tells_staff_who_acts_for_the_customer():
+    customer = CustomerFactory()
+    complaint = complaint_make(customer=customer)
+    _record(customer, name="Rob Brother", relationship="family", act_on_case=False)
+    client = Client()
+    client.force_login(StaffUserFactory(role="support_agent"))
+    page = client.get(reverse("admin:complaints_complaint_change", args=[complaint.pk]))
+    text = page.content.decode()
+    assert "Acting for the customer" in text
+    assert "Rob Brother (family member)</strong>: may receive our letters; letters by email" in text
