@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts import admin_needs
+from accounts import admin_needs, admin_representatives
 from accounts.integrations import api_key_issue, api_key_revoke, integration_create
 from accounts.models import ApiKey, ApiScope, Customer, Integration, User
 from accounts.roles import STAFF_ROLES, Role
@@ -108,10 +108,14 @@ class CustomerAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     autocomplete_fields = ("user",)
-    readonly_fields = ("created_at", "needs_block", "subject_access")
+    readonly_fields = ("created_at", "needs_block", "representatives_block", "subject_access")
     fieldsets = (
         (None, {"fields": ("name", "account_reference", "user", "created_at")}),
         (_("Needs (staff only, issue 15)"), {"fields": ("needs_block",)}),
+        (
+            _("Representatives: someone acting for the customer"),
+            {"fields": ("representatives_block",)},
+        ),
         (_("Their data (UK GDPR)"), {"fields": ("subject_access",)}),
         (
             _("Contact details"),
@@ -151,9 +155,17 @@ class CustomerAdmin(admin.ModelAdmin):
             return "Save the customer first."
         return admin_needs.needs_summary_html(obj)
 
+    @admin.display(description=_("representatives"))
+    def representatives_block(self, obj):
+        if obj is None or obj.pk is None:
+            return "Save the customer first."
+        # The links' pages check the permissions themselves.
+        return admin_representatives.representatives_summary_html(obj)
+
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
+            *admin_representatives.representative_urls(self),
             path(
                 "<path:object_id>/needs/",
                 wrap(lambda r, object_id: admin_needs.needs_record_view(self, r, object_id)),

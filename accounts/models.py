@@ -747,3 +747,156 @@ class CustomerNeedsEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The record of customers' needs events is append-only.")
+
+
+class RepresentativeRelationship(models.TextChoices):
+    """Who acts for the customer (Ofcom GC C5; the Code's "someone acting for the customer")."""
+
+    FAMILY = "family", _("Family member")
+    CARER = "carer", _("Carer")
+    POWER_OF_ATTORNEY = "power_of_attorney", _("Power of attorney or deputy")
+    BUSINESS_STAFF = "business_staff", _("A member of the business's staff")
+    MP_OFFICE = "mp_office", _("An MP's office")
+    ADVISER = "adviser", _("An adviser (for example Citizens Advice)")
+    OTHER = "other", _("Someone else")
+
+
+class Representative(models.Model):
+    """Someone the customer lets act for them, with the authority staff saw (issue 15 item 4).
+
+    Written only by accounts.representatives, which also answers whether the authority is
+    in force now, who receives a notice, and who may see or act on a complaint. The row is
+    never deleted while the customer's data is held: withdrawing or expiring it ends the
+    access at once and the history keeps that it was given.
+    """
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="representatives",
+    )
+    name = models.CharField(_("name"), max_length=200)
+    relationship = models.CharField(
+        _("relationship to the customer"), max_length=20, choices=RepresentativeRelationship
+    )
+    organisation = models.CharField(
+        _("organisation"),
+        max_length=200,
+        blank=True,
+        help_text=_("For example the MP's office or the business they work for."),
+    )
+    email = models.EmailField(_("email address"), blank=True)
+    phone = models.CharField(_("telephone"), max_length=40, blank=True)
+    postal_address = models.TextField(_("postal address"), blank=True)
+    contact_method = models.CharField(
+        _("how they want letters"),
+        max_length=10,
+        choices=ContactMethod.choices,
+        default=ContactMethod.EMAIL,
+    )
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("portal login"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="representing",
+        limit_choices_to={"is_staff": False},
+        help_text=_("Their own portal account, if they have one: they see the cases here."),
+    )
+    authority_seen = models.CharField(
+        _("authority seen"),
+        max_length=200,
+        help_text=_(
+            'What showed they may act, for example "letter signed by the customer" or '
+            '"lasting power of attorney".'
+        ),
+    )
+    authority_document = models.FileField(
+        _("authority document"), upload_to="representatives/%Y/%m/", blank=True
+    )
+    authority_document_name = models.CharField(_("file name"), max_length=200, blank=True)
+    authority_document_type = models.CharField(_("file type"), max_length=100, blank=True)
+    receive_letters = models.BooleanField(_("receives our letters and updates"), default=True)
+    act_on_case = models.BooleanField(
+        _("may act on the complaint"),
+        default=True,
+        help_text=_("Reply, ask for a senior review or a deadlock letter."),
+    )
+    copy_customer = models.BooleanField(
+        _("copy letters to the customer"),
+        default=True,
+        help_text=_(
+            "Untick only if the customer asked that letters go to the representative only."
+        ),
+    )
+    all_complaints = models.BooleanField(
+        _("for all the customer's complaints"),
+        default=True,
+        help_text=_("Untick to limit the authority to the complaints named below."),
+    )
+    complaints = models.ManyToManyField(
+        "complaints.Complaint",
+        verbose_name=_("for these complaints only"),
+        blank=True,
+        related_name="+",
+    )
+    starts_at = models.DateTimeField(_("from"), default=timezone.now)
+    ends_at = models.DateTimeField(
+        _("until"), null=True, blank=True, help_text=_("Empty when it has no end date.")
+    )
+    expiry_recorded_at = models.DateTimeField(
+        _("expiry recorded"), null=True, blank=True, editable=False
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True, editable=False)
+    withdrawn_by = models.ForeignKey(
+        User,
+        verbose_name=_("withdrawn by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    withdrawal_reason = models.TextField(_("why it was withdrawn"), blank=True, editable=False)
+    recorded_by = models.ForeignKey(
+        User,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("representative")
+        verbose_name_plural = _("representatives")
+        ordering = ["-recorded_at", "-pk"]
+        indexes = [
+            models.Index(fields=["customer", "withdrawn_at"], name="rep_customer_idx"),
+            models.Index(fields=["user", "withdrawn_at"], name="rep_user_idx"),
+            # The expiry job: authorities with an end date not yet recorded as expired.
+            models.Index(
+                fields=["ends_at", "id"],
+                condition=models.Q(
+                    ends_at__isnull=False,
+                    expiry_recorded_at__isnull=True,
+                    withdrawn_at__isnull=True,
+                ),
+                name="rep_expiry_due_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__isnull=True)
+                | models.Q(ends_at__gt=models.F("starts_at")),
+                name="rep_ends_after_it_starts",
+                violation_error_message=_("The end date must be after the start."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_relationship_display().lower()}) for {self.customer}"

@@ -18,7 +18,13 @@ from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Customer, CustomerNeeds, SubjectAccessRequest, User
+from accounts.models import (
+    Customer,
+    CustomerNeeds,
+    Representative,
+    SubjectAccessRequest,
+    User,
+)
 from complaints.domain.wording import date_words
 from complaints.models import (
     Attachment,
@@ -113,6 +119,21 @@ def customer_anonymise(
     # Recorded needs are special-category data held only with consent (issue 15): they go
     # with the rest, and the history says only that they were held.
     CustomerNeeds.objects.filter(customer=locked).delete()
+    # Representatives (issue 15 item 4): the rows stay (the history names them), their
+    # details and the authority document go, and their access ended with the customer's.
+    reps = Representative.objects.filter(customer=locked)
+    rep_files = [name for name in reps.values_list("authority_document", flat=True) if name]
+    for rep in reps.select_for_update():
+        rep.name = f"Anonymised representative #{rep.pk}"
+        for name in ("organisation", "email", "phone", "postal_address"):
+            setattr(rep, name, "")
+        rep.authority_seen = removed[:200]
+        rep.authority_document = ""
+        rep.authority_document_name = ""
+        rep.user = None
+        if rep.withdrawn_at is None:
+            rep.withdrawn_at, rep.withdrawal_reason = now, removed
+        rep.save()
 
     if locked.user_id is not None:
         user = User.objects.select_for_update().get(pk=locked.user_id)
@@ -155,7 +176,7 @@ def customer_anonymise(
         if name:
             files.setdefault(complaint_id, []).append(name)
     emails.update(sender=removed, subject=removed)
-    names = [name for group in files.values() for name in group]
+    names = [name for group in files.values() for name in group] + rep_files
     # Subject access requests keep their dates and history; what was asked goes, and so do
     # the ZIPs built about the customer (their answers and any case files), after commit.
     SubjectAccessRequest.objects.filter(customer=locked).exclude(details="").update(details=removed)
@@ -255,8 +276,48 @@ def customer_data_export(*, customer: Customer) -> dict:
             "portal_login": customer.user.email if customer.user_id else None,
         },
         "needs": _needs_export(customer),
+        "representatives": _representatives_export(customer),
         "complaints": [_complaint_export(c) for c in complaints],
     }
+
+
+def _representatives_export(customer: Customer) -> list[dict]:
+    """Everyone recorded as acting for the customer, and their authority (issue 15 item 4)."""
+    from accounts.representatives import authority_state
+
+    reps = (
+        Representative.objects.filter(customer=customer)
+        .select_related("user")
+        .prefetch_related("complaints")
+        .order_by("recorded_at", "pk")
+    )
+    return [
+        {
+            "name": rep.name,
+            "relationship": rep.get_relationship_display(),
+            "organisation": rep.organisation,
+            "email": rep.email,
+            "phone": rep.phone,
+            "postal_address": rep.postal_address,
+            "how_they_want_letters": rep.get_contact_method_display(),
+            "portal_login": rep.user.email if rep.user_id else None,
+            "authority_seen": rep.authority_seen,
+            "authority_document": rep.authority_document_name or None,
+            "receives_letters": rep.receive_letters,
+            "may_act_on_the_complaint": rep.act_on_case,
+            "letters_copied_to_you": rep.copy_customer,
+            "for": "all your complaints"
+            if rep.all_complaints
+            else [c.reference for c in rep.complaints.all()],
+            "from": _when(rep.starts_at),
+            "until": _when(rep.ends_at),
+            "state": authority_state(rep),
+            "recorded_at": _when(rep.recorded_at),
+            "withdrawn_at": _when(rep.withdrawn_at),
+            "withdrawal_reason": rep.withdrawal_reason,
+        }
+        for rep in reps
+    ]
 
 
 def _needs_export(customer: Customer) -> dict | None:

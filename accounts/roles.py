@@ -55,6 +55,8 @@ FORBIDDEN_PERMISSIONS: frozenset[str] = frozenset(
         # The record that needs were recorded and withdrawn outlives them (issue 15).
         "accounts.change_customerneedsevent",
         "accounts.delete_customerneedsevent",
+        # Authority is withdrawn (and kept), never deleted (issue 15 item 4).
+        "accounts.delete_representative",
     }
 )
 
@@ -96,6 +98,10 @@ _AGENT_PERMISSIONS: tuple[str, ...] = (
     "accounts.change_customerneeds",
     "accounts.delete_customerneeds",
     "accounts.view_customerneedsevent",
+    # Issue 15 item 4: record a representative and the authority seen; withdraw it.
+    "accounts.view_representative",
+    "accounts.add_representative",
+    "accounts.change_representative",
 )
 
 # Who answers subject access requests: extends, prepares and sends the response, refuses.

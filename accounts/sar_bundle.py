@@ -118,6 +118,25 @@ def _summary(data: dict, files: list[dict]) -> str:
             )
             if needs[key]
         ]
+    lines += ["", "People acting for you", "---------------------"]
+    reps = data.get("representatives") or []  # accounts.retention's export (issue 15 item 4)
+    if not reps:
+        lines.append("None recorded.")
+    for rep in reps:
+        what = [
+            words
+            for flag, words in (
+                ("receives_letters", "receives our letters"),
+                ("may_act_on_the_complaint", "may act on your complaints"),
+            )
+            if rep[flag]
+        ]
+        scope = rep["for"] if isinstance(rep["for"], str) else ", ".join(rep["for"])
+        lines.append(
+            f"{rep['name']} ({rep['relationship'].lower()}): {rep['state']}; "
+            f"{' and '.join(what) or 'sees your complaints'}; for {scope}. "
+            f"Authority seen: {rep['authority_seen']}."
+        )
     lines += ["", f"Files ({len(files)})", "-----"]
     lines += [f"- {f['path']} ({f['size']} bytes)" for f in files]
     return "\n".join(lines) + "\n"

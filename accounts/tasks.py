@@ -23,3 +23,13 @@ def sar_alerts_sweep():
 
     for line in sar_alerts_sweep_run():
         logger.info("%s", line)
+
+
+@shared_task(name="accounts.tasks.representatives_expire", ignore_result=True)
+def representatives_expire():
+    """Record in each case's history the representatives' authorities that have ended."""
+    from accounts.representatives import representatives_expire as run
+
+    done = run()
+    if done:
+        logger.info("%s representatives' authorities recorded as expired", done)

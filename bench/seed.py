@@ -1793,7 +1793,7 @@ class _Seeder:
             letter_id = ids["attachment"] + index if letter else None
             tables["outbox"].rows.append(
                 (oid, nid, channel, recipients[channel], state, tries, next_db, None, "",
-                 message_id, letter_id, sent_db, sent_by, created_db)
+                 message_id, letter_id, sent_db, sent_by, None, created_db)
             )  # fmt: skip
         rows = tables["correspondence"].rows
         for direction, channel, subject, body, has_ref, at_db, by in t.correspondence:
@@ -1931,7 +1931,7 @@ NOTICE_COLUMNS = _columns(
 )
 OUTBOX_COLUMNS = _columns(
     "id notice_id channel recipient state attempts next_attempt_at claimed_until last_error "
-    "message_id letter_id sent_at sent_by_id created_at"
+    "message_id letter_id sent_at sent_by_id representative_id created_at"
 )
 ALERT_COLUMNS = _columns(
     "id complaint_id kind deadline_at audience department recipient_id message created_at seen_at"

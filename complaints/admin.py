@@ -38,6 +38,7 @@ from complaints.models import (
     StaffAlert,
 )
 from complaints.selectors import (
+    complaint_representatives_banner,
     complaint_timeline,
     complaints_due_by,
     complaints_overdue,
@@ -318,6 +319,7 @@ class ComplaintAdmin(admin.ModelAdmin):
                 desk_actions=actions,
                 formal_banner=formal_banner(complaint, request.user, actions),
                 needs_banner=customer_needs_banner(complaint, request.user),
+                representatives_banner=complaint_representatives_banner(complaint, request.user),
                 # Every field is read-only: changes go through the actions above.
                 show_save=False,
                 show_save_and_continue=False,

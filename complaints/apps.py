@@ -22,6 +22,12 @@ class ComplaintsConfig(AppConfig):
         from complaints.services.customer_needs import needs_on_complaints
 
         needs_changed.connect(needs_on_complaints, dispatch_uid="complaints.needs_on_complaints")
+        from accounts.representatives import representative_changed
+        from complaints.services.representatives import representative_on_complaints
+
+        representative_changed.connect(
+            representative_on_complaints, dispatch_uid="complaints.representative_on_complaints"
+        )
         connection_created.connect(
             sqlite_function_register, dispatch_uid="complaints.sqlite_function_register"
         )

@@ -466,6 +466,7 @@ class CaseEvent(models.Model):
         CUSTOMER_MATCHED = "customer_matched", _("Customer matched")
         BUNDLE = "bundle", _("Bundle of documents (case file, data export)")
         NEEDS = "needs", _("Customer's needs")
+        REPRESENTATIVE = "representative", _("Representative's authority")
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="events"
@@ -875,6 +876,15 @@ class OutboxMessage(models.Model):
         blank=True,
         related_name="+",
     )
+    representative = models.ForeignKey(
+        "accounts.Representative",
+        verbose_name=_("to the representative"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty for the customer's own copy (issue 15 item 4)."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -882,7 +892,18 @@ class OutboxMessage(models.Model):
         verbose_name_plural = _("outbox")
         ordering = ["created_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["notice", "channel"], name="outbox_once_per_channel"),
+            # Each notice once per channel to the customer, and once per channel to each
+            # representative who receives letters.
+            models.UniqueConstraint(
+                fields=["notice", "channel"],
+                condition=models.Q(representative__isnull=True),
+                name="outbox_once_per_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["notice", "channel", "representative"],
+                condition=models.Q(representative__isnull=False),
+                name="outbox_once_per_channel_per_representative",
+            ),
         ]
         indexes = [
             models.Index(

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -201,18 +202,27 @@ def _reference_lookup(prefix: str, term: str) -> dict[str, str]:
     return {f"{prefix}reference": reference}
 
 
-def portal_complaints_for(user):
-    """Return the complaints a signed-in customer may see: their own, and only once confirmed."""
+def portal_complaints_for(user, *, acting: bool = False):
+    """Return the complaints a signed-in person may see on the portal.
+
+    Their own, once their address is confirmed; and those they are authorised on as a
+    representative with an authority in force now (issue 15 item 4; GC C5) — with
+    `acting`, only those their authority lets them act on. Withdrawn or expired
+    authority ends it at once (accounts.representatives decides).
+    """
     from complaints.models import Complaint
 
     if not getattr(user, "is_authenticated", False):
         return Complaint.objects.none()
     from accounts.models import Customer
+    from accounts.representatives import complaints_visible_q
 
     # A subquery on the customer, not a join: the database then reads the customer's rows
     # from complaint_customer_idx instead of walking every complaint in date order.
     mine = Customer.objects.filter(user=user, email_confirmed_at__isnull=False).values("pk")
-    return Complaint.objects.filter(customer_id__in=mine).select_related("customer")
+    return Complaint.objects.filter(
+        Q(customer_id__in=mine) | complaints_visible_q(user, acting=acting)
+    ).select_related("customer")
 
 
 def complaint_customer_clocks(complaint, *, now: datetime) -> list[str]:
@@ -310,4 +320,29 @@ def customer_needs_banner(complaint, user) -> dict | None:
         "review_due": needs.review_on <= timezone.localdate(),
         "record_url": record_url,
         "may_change": user.has_perm("accounts.change_customerneeds"),
+    }
+
+
+def complaint_representatives_banner(complaint, user) -> dict | None:
+    """Who acts for the customer on this case now, for the top of the case page (GC C5).
+
+    Staff only; one query. None when nobody does and the user may not record one.
+    """
+    if not user.has_perm("accounts.view_representative"):
+        return None
+    from accounts.representatives import describe, representatives_of, scope_words
+
+    reps = list(representatives_of(complaint))
+    return {
+        "people": [
+            {
+                "who": describe(rep),
+                "may": scope_words(rep),
+                "until": rep.ends_at,
+                "contact": rep.get_contact_method_display().lower(),
+            }
+            for rep in reps
+        ],
+        "customer_url": reverse("admin:accounts_customer_change", args=[complaint.customer_id]),
+        "may_add": user.has_perm("accounts.add_representative"),
     }

@@ -75,4 +75,12 @@ def beat_schedule() -> dict:
             "task": "accounts.tasks.sar_alerts_sweep",
             "schedule": 3600.0,
         },
+        # A representative's authority with an end date (issue 15 item 4, GC C5): access
+        # and letters stop at the end date itself (every check reads it); this only writes
+        # the expiry into the cases' history, by the rep_expiry_due_idx index. Five
+        # minutes keeps the history close to the moment; a missed run is caught up.
+        "representatives-expire": {
+            "task": "accounts.tasks.representatives_expire",
+            "schedule": 300.0,
+        },
     }

@@ -6,7 +6,7 @@ from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from complaints.api import views, views_formal, views_needs, views_sar
+from complaints.api import views, views_formal, views_needs, views_representatives, views_sar
 
 app_name = "api"
 
@@ -58,6 +58,16 @@ urlpatterns = [
     path("customers/<int:pk>/", views.CustomerDetail.as_view(), name="customer-detail"),
     path(
         "customers/<int:pk>/needs/", views_needs.CustomerNeedsView.as_view(), name="customer-needs"
+    ),
+    path(
+        "customers/<int:pk>/representatives/",
+        views_representatives.CustomerRepresentativesView.as_view(),
+        name="customer-representatives",
+    ),
+    path(
+        "customers/<int:pk>/representatives/<int:rep_id>/withdraw/",
+        views_representatives.RepresentativeWithdrawView.as_view(),
+        name="customer-representative-withdraw",
     ),
     path("formal-cases/", views_formal.FormalCaseList.as_view(), name="formal-list"),
     path(

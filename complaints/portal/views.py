@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.emails import confirmation_email_send
 from accounts.models import CommunicationFormat, Customer
 from accounts.needs import communication_format
+from accounts.representatives import authority_for, represents_anyone
 from accounts.services import (
     AlreadyConfirmed,
     ConfirmationInvalid,
@@ -243,9 +244,22 @@ def confirm_resend(request):
 MY_COMPLAINTS_PER_PAGE = 25
 
 
-def _mine(request, reference: str) -> Complaint:
-    """Return the signed-in customer's own complaint, or 404 for anyone else's."""
-    return get_object_or_404(portal_complaints_for(request.user), reference=reference)
+def _mine(request, reference: str, *, acting: bool = True) -> Complaint:
+    """Return a complaint the signed-in person may act on (`acting`) or see, or 404.
+
+    Their own; or one they represent the customer on with authority in force, and to act
+    only with "may act on the complaint" (issue 15 item 4; GC C5).
+    """
+    return get_object_or_404(
+        portal_complaints_for(request.user, acting=acting), reference=reference
+    )
+
+
+def _representing(request, complaint: Complaint):
+    """Return the authority by which the signed-in person sees someone else's complaint."""
+    if complaint.customer.user_id == request.user.pk:
+        return None
+    return authority_for(request.user, complaint)
 
 
 @login_required
@@ -253,7 +267,7 @@ def _mine(request, reference: str) -> Complaint:
 def my_complaints(request):
     """List the customer's complaints with their status in plain words."""
     customer = portal_customer(request.user)
-    if customer is None:
+    if customer is None and not represents_anyone(request.user):
         return render(request, "portal/confirm_needed.html", {"form": ResendConfirmationForm()})
     complaints = (
         portal_complaints_for(request.user)
@@ -294,11 +308,12 @@ def _detail_url_maker():
     return lambda reference: f"{before}{reference}{after}"
 
 
-def _actions(complaint: Complaint) -> dict[str, bool]:
+def _actions(complaint: Complaint, *, may_act: bool = True) -> dict[str, bool]:
     return {
-        "can_reply": True,
-        "can_escalate": complaint_can_escalate(complaint),
-        "can_ask_deadlock": complaint.deadlock_requested_at is None
+        "can_reply": may_act,
+        "can_escalate": may_act and complaint_can_escalate(complaint),
+        "can_ask_deadlock": may_act
+        and complaint.deadlock_requested_at is None
         and complaint.deadlock_letter_received_at is None,
     }
 
@@ -331,11 +346,13 @@ def complaint_detail(request, reference: str):
     )
     now = timezone.now()
     next_step = complaint_customer_next_step(complaint, now=now)
+    representing = _representing(request, complaint)
     return render(
         request,
         "portal/detail.html",
         {
             "complaint": complaint,
+            "representing": representing,
             "status_words": Status(complaint.status).customer_label,
             "clocks": complaint_customer_clocks(complaint, now=now),
             "timeline": complaint_timeline(complaint, customer_view=True),
@@ -346,7 +363,7 @@ def complaint_detail(request, reference: str):
             "large_print_letters": letters_with_large_print_copy(complaint)
             if communication_format(complaint.customer) == CommunicationFormat.LARGE_PRINT
             else set(),
-            **_actions(complaint),
+            **_actions(complaint, may_act=representing is None or representing.act_on_case),
         },
     )
 
@@ -427,7 +444,7 @@ def complaint_deadlock(request, reference: str):
 @require_GET
 def complaint_file(request, reference: str, pk: int):
     """Download a letter or file on the customer's own complaint that they may see."""
-    complaint = _mine(request, reference)
+    complaint = _mine(request, reference, acting=False)
     attachment = complaint.attachments.filter(pk=pk, customer_visible=True).first()
     if attachment is None:
         raise Http404("No such file.")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import CommunicationFormat, NeedKind
 from accounts.needs import communication_format, needs_of
+from accounts.representatives import describe, letter_recipients
 from complaints.domain.notices import Delivery, letter_in_large_print, notice_delivery
 from complaints.domain.wording import moment_words
 from complaints.letters import letter_pdf
@@ -82,6 +83,32 @@ def _recipient(channel: str, complaint: Complaint) -> str:
     return customer.user.email if customer.user_id else ""
 
 
+def _representative_recipient(channel: str, rep) -> str:
+    if channel == DeliveryChannel.EMAIL:
+        return rep.email
+    if channel == DeliveryChannel.POST:
+        return f"{rep.name}\n{rep.postal_address}"
+    if channel == DeliveryChannel.PHONE:
+        return rep.phone
+    return rep.user.email if rep.user_id else ""
+
+
+def representative_delivery_for(rep, kind: str) -> Delivery:
+    """Return how notice `kind` reaches a representative: the way they asked for (GC C5).
+
+    The same rule as the customer's (complaints.domain.notices), on the representative's
+    own contact details; the customer's recorded needs are the customer's, not theirs.
+    """
+    return notice_delivery(
+        kind,
+        rep.contact_method,
+        has_email=bool(rep.email),
+        has_postal_address=bool(rep.postal_address.strip()),
+        has_portal_login=bool(rep.user_id),
+        has_phone=bool(rep.phone.strip()),
+    )
+
+
 def delivery_for(complaint: Complaint, kind: str) -> Delivery:
     """Return how notice `kind` reaches the complaint's customer: agreed method and needs."""
     customer = complaint.customer
@@ -111,7 +138,21 @@ def notice_send(
     Delivery happens after commit, from the outbox, with retries.
     """
     delivery = delivery_for(complaint, kind)
-    channels = delivery.channels
+    # Issue 15 item 4 (GC C5): a representative receiving letters gets each notice too,
+    # and the customer is copied unless they asked for letters to the representative only.
+    recipients = letter_recipients(complaint)
+    channels = delivery.channels if recipients.customer else ()
+    rep_deliveries = []
+    for rep in recipients.representatives:
+        rep_channels = tuple(
+            # A portal message is on the case itself, which the customer also sees: once.
+            c
+            for c in representative_delivery_for(rep, kind).channels
+            if not (c == DeliveryChannel.PORTAL and DeliveryChannel.PORTAL in channels)
+        )
+        rep_deliveries += [(rep, c) for c in rep_channels]
+    if not channels and not rep_deliveries:
+        channels = delivery.channels  # nobody else to tell: the customer
     body = render_to_string(f"notices/{kind}.txt", notice_context(complaint, **context)).strip()
     try:
         with transaction.atomic():
@@ -142,21 +183,52 @@ def notice_send(
         )
         for channel in channels
     ]
+    rep_messages = [
+        OutboxMessage.objects.create(
+            notice=notice,
+            channel=channel,
+            recipient=_representative_recipient(channel, rep),
+            representative=rep,
+            state=DeliveryState.TO_CALL
+            if channel == DeliveryChannel.PHONE
+            else DeliveryState.PENDING,
+        )
+        for rep, channel in rep_deliveries
+    ]
+    to_reps = "".join(
+        f"; to {describe(rep)} by "
+        + ", ".join(DeliveryChannel(c).label.lower() for r, c in rep_deliveries if r.pk == rep.pk)
+        for rep in {r.pk: r for r, _c in rep_deliveries}.values()
+    )
     CaseEvent.objects.record(
         complaint=complaint,
         kind=CaseEvent.Kind.NOTICE,
         actor=actor,
-        reason=f"{notice.get_kind_display()}: queued by "
-        + ", ".join(DeliveryChannel(m.channel).label.lower() for m in messages)
+        reason=f"{notice.get_kind_display()}: queued "
+        + (
+            "by " + ", ".join(DeliveryChannel(m.channel).label.lower() for m in messages)
+            if messages
+            else "for the representative only, as the customer asked"
+        )
+        + to_reps
         + (
             ""
             if delivery.format == CommunicationFormat.STANDARD
             else f" ({CommunicationFormat(delivery.format).label.lower()}, from recorded needs)"
         )
         + ".",
-        extra={"notice_id": notice.pk, "channels": list(channels), "format": delivery.format},
+        extra={
+            "notice_id": notice.pk,
+            "channels": list(channels),
+            "format": delivery.format,
+            **(
+                {"representatives": [[r.pk, c] for r, c in rep_deliveries]}
+                if rep_deliveries
+                else {}
+            ),
+        },
     )
-    for message in messages:
+    for message in [*messages, *rep_messages]:
         if message.state == DeliveryState.PENDING:
             transaction.on_commit(
                 lambda pk=message.pk: outbox_message_queued.send(
@@ -182,8 +254,19 @@ def letter_reference(complaint: Complaint) -> str:
     )
 
 
-def _notice_pdf(notice, *, large_print: bool, dated: datetime | None = None) -> bytes:
+def _notice_pdf(
+    notice, *, large_print: bool, dated: datetime | None = None, representative=None
+) -> bytes:
     complaint = notice.complaint
+    if representative is not None:
+        return letter_pdf(
+            recipient=f"{representative.name}\n{representative.postal_address}",
+            reference=letter_reference(complaint),
+            subject=notice.subject,
+            body=representative_preface(representative, complaint) + notice.body,
+            large_print=False,
+            dated=dated,
+        )
     return letter_pdf(
         recipient=f"{complaint.customer.name}\n{complaint.customer.postal_address}",
         reference=letter_reference(complaint),
@@ -194,15 +277,27 @@ def _notice_pdf(notice, *, large_print: bool, dated: datetime | None = None) -> 
     )
 
 
-def letter_make(notice, *, now: datetime | None = None) -> Attachment:
+def representative_preface(rep, complaint: Complaint) -> str:
+    """Return the first lines of a notice sent to a representative: whom it is about."""
+    return (
+        f"We are writing to you as {complaint.customer.name}'s representative "
+        f"({rep.get_relationship_display().lower()}), about their complaint "
+        f"{complaint.reference}.\n\n"
+    )
+
+
+def letter_make(notice, *, now: datetime | None = None, representative=None) -> Attachment:
     """Print a notice as a PDF letter kept on the case, visible to its customer.
 
     In the large-print layout when the notice went in large print (issue 15 item 2).
+    A representative's copy (issue 15 item 4) is addressed to them.
     """
     complaint = notice.complaint
-    large_print = letter_in_large_print(notice.communication_format)
-    pdf = _notice_pdf(notice, large_print=large_print)
+    large_print = representative is None and letter_in_large_print(notice.communication_format)
+    pdf = _notice_pdf(notice, large_print=large_print, representative=representative)
     name = f"{complaint.reference}-{notice.kind.replace('_', '-')}"
+    if representative is not None:
+        name += f"-representative-{representative.pk}"
     letter = Attachment(
         complaint=complaint,
         kind=Attachment.Kind.LETTER_SENT,

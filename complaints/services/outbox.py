@@ -20,7 +20,7 @@ from complaints.models import (
     DeliveryState,
     OutboxMessage,
 )
-from complaints.services.notices import letter_make, letter_reference
+from complaints.services.notices import letter_make, letter_reference, representative_preface
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +81,13 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> str | Non
     now = now or timezone.now()
     if not _claim(message_id, now):
         return None
-    message = OutboxMessage.objects.select_related("notice__complaint__customer").get(pk=message_id)
+    message = OutboxMessage.objects.select_related(
+        "notice__complaint__customer", "representative"
+    ).get(pk=message_id)
     notice = message.notice
     complaint = notice.complaint
+    rep = message.representative  # a representative's copy (issue 15 item 4)
+    preface = representative_preface(rep, complaint) if rep is not None else ""
     try:
         if message.channel == DeliveryChannel.EMAIL:
             message.message_id = message.message_id or _message_id(message)
@@ -112,10 +116,10 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> str | Non
                 body=letter_text(
                     reference=letter_reference(complaint),
                     subject=notice.subject,
-                    body=notice.body,
+                    body=preface + notice.body,
                 )
                 if text_only
-                else notice.body,
+                else preface + notice.body,
                 to=[message.recipient],
                 reply_to=[department_mailbox],
                 headers=headers,
@@ -140,7 +144,11 @@ def outbox_deliver(*, message_id: int, now: datetime | None = None) -> str | Non
                 _finish(message, DeliveryState.SENT, now)
         elif message.channel == DeliveryChannel.POST:
             with transaction.atomic():
-                message.letter = notice.letter or letter_make(notice, now=now)
+                message.letter = (
+                    letter_make(notice, now=now, representative=rep)
+                    if rep is not None
+                    else notice.letter or letter_make(notice, now=now)
+                )
                 _finish(message, DeliveryState.TO_POST, now)
         else:
             with transaction.atomic():
@@ -181,7 +189,12 @@ def _finish(message: OutboxMessage, state: str, now: datetime) -> None:
         kind=CaseEvent.Kind.NOTICE,
         actor=None,
         reason=f"{message.notice.get_kind_display()} by {message.get_channel_display().lower()}"
-        f": {verb}.",
+        + (
+            f" to the representative {message.representative.name}"
+            if message.representative_id
+            else ""
+        )
+        + f": {verb}.",
         at=now,
         extra={"notice_id": message.notice_id, "outbox_id": message.pk, "delivery_state": state},
     )

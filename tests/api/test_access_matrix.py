@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from accounts.integrations import api_key_issue, api_key_revoke, integration_create
 from accounts.needs import needs_record
+from accounts.representatives import representative_record
 from accounts.roles import STAFF_ROLES, Role
 from accounts.sar import sar_open
 from complaints.models import Attachment, Bundle, BundleKind, BundleState, Department
@@ -69,6 +70,10 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset] | str] = {
     ("api:customer-needs", "get"): ("read", EVERY_ROLE),
     ("api:customer-needs", "put"): ("write", EVERY_ROLE),
     ("api:customer-needs", "delete"): ("write", EVERY_ROLE),
+    # Issue 15 item 4: every staff role may read, record and withdraw representatives.
+    ("api:customer-representatives", "get"): ("read", EVERY_ROLE),
+    ("api:customer-representatives", "post"): ("write", EVERY_ROLE),
+    ("api:customer-representative-withdraw", "post"): ("write", EVERY_ROLE),
     ("api:formal-list", "get"): ("read", EVERY_ROLE),
     ("api:formal-detail", "get"): ("read", SEES_FORMAL),
     **{
@@ -145,7 +150,16 @@ def world():
         consent_how="phone",
         kinds=["hearing"],
     )
+    rep = representative_record(
+        customer=technical.customer,
+        actor=StaffUserFactory(),
+        name="Rita Rep",
+        relationship="carer",
+        email="rita@example.com",
+        authority_seen="letter signed by the customer",
+    )
     return {
+        "rep_id": rep.pk,
         "reference": technical.reference,
         "pk": attachment.pk,
         "register_reference": formal.formal_case.register_reference,
@@ -160,8 +174,10 @@ def world():
 def _url(name: str, pattern, world) -> str:
     route = str(pattern.pattern)
     kwargs = {k: v for k, v in world.items() if f":{k}>" in route}
-    if name in ("api:customer-detail", "api:customer-needs"):
+    if name in ("api:customer-detail", "api:customer-needs", "api:customer-representatives"):
         kwargs = {"pk": world["customer_pk"]}
+    if name == "api:customer-representative-withdraw":
+        kwargs = {"pk": world["customer_pk"], "rep_id": world["rep_id"]}
     return reverse(name, kwargs=kwargs)
 
 

@@ -310,3 +310,128 @@ def test_formal_case_actions_are_refused_to_all_but_senior_managers(world, actor
             assert response.status_code == 302 and "login" in response["Location"], name
     complaint.refresh_from_db()
     assert complaint.deadlock_letter_received_at is None  # empty forms changed nothing
+
+
+# --- Representatives (issue 15 item 4; Ofcom GC C5) ----------------------------------------
+# Four portal logins of their own (each a confirmed customer with no complaints), recorded
+# as acting for customer A: one who may act, one who may only read, one whose authority was
+# withdrawn and one whose authority has expired. On every URL each gets what an unrelated
+# customer (customer_b) gets, except on customer A's case, which the authorised ones see.
+REP_ACTORS = ("rep_acting", "rep_reading", "rep_withdrawn", "rep_expired")
+CASE_URLS = {
+    "complaints:complaint-detail",
+    "complaints:complaint-reply",
+    "complaints:complaint-escalate",
+    "complaints:complaint-deadlock",
+    "complaints:complaint-file",
+}
+REP_OVERRIDES = {
+    "rep_acting": {name: MATRIX[name]["customer_a"] for name in CASE_URLS},
+    "rep_reading": {
+        "complaints:complaint-detail": 200,
+        "complaints:complaint-file": 200,
+    },
+    "rep_withdrawn": {},
+    "rep_expired": {},
+}
+
+
+def _rep_expected(actor: str, name: str):
+    expected = MATRIX[name]
+    if name in REP_OVERRIDES[actor]:
+        return REP_OVERRIDES[actor][name]
+    return expected if not isinstance(expected, dict) else expected["customer_b"]
+
+
+@pytest.fixture
+def rep_world(world):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from accounts.representatives import representative_record, representative_withdraw
+
+    complaint, attachment, users = world
+    staff = users["support_agent"]
+    now = timezone.now()
+    for actor in REP_ACTORS:
+        login = CustomerFactory(with_user=True)
+        login.email_confirmed_at = login.created_at
+        login.save()
+        users[actor] = login.user
+        with time_machine.travel(now - timedelta(days=10), tick=False):
+            rep = representative_record(
+                customer=complaint.customer,
+                actor=staff,
+                user=login.user,
+                name=f"Rep {actor}",
+                relationship="family",
+                email=login.email,
+                authority_seen="letter signed by the customer",
+                act_on_case=actor != "rep_reading",
+                ends_at=now - timedelta(days=1) if actor == "rep_expired" else None,
+            )
+        if actor == "rep_withdrawn":
+            representative_withdraw(rep=rep, actor=staff, reason="The customer asked.")
+    return complaint, attachment, users
+
+
+@pytest.mark.parametrize("actor", REP_ACTORS)
+def test_each_representative_gets_what_their_authority_allows_on_every_url(rep_world, actor):
+    complaint, attachment, users = rep_world
+    client = Client()
+    client.force_login(users[actor])
+    patterns = dict(_names(get_resolver().url_patterns))
+    wrong = []
+    for name in MATRIX:
+        want = _rep_expected(actor, name)
+        url = reverse(name, kwargs=_kwargs(patterns[name], complaint, attachment))
+        response = client.get(url)
+        got = response.status_code
+        if want == "login":
+            ok = got == 302 and "login" in response["Location"]
+        elif want == "away":
+            ok = got == 302
+        else:
+            ok = got == want
+        if not ok:
+            wrong.append(f"{name} ({url}): expected {want}, got {got}")
+    assert wrong == [], "\n".join(wrong)
+
+
+@pytest.mark.parametrize("actor", ("rep_reading", "rep_withdrawn", "rep_expired"))
+def test_a_representative_without_authority_to_act_cannot_reply(rep_world, actor):
+    """GC C5: only authority in force, with "may act on the complaint", lets them act."""
+    from complaints.models import Correspondence
+
+    complaint, attachment, users = rep_world
+    client = Client()
+    client.force_login(users[actor])
+    before = Correspondence.objects.filter(complaint=complaint).count()
+    for name in ("complaints:complaint-reply", "complaints:complaint-deadlock"):
+        response = client.post(
+            reverse(name, args=[complaint.reference]), {"body": "x", "reason": "x"}
+        )
+        assert response.status_code == 404, name
+    assert Correspondence.objects.filter(complaint=complaint).count() == before
+    complaint.refresh_from_db()
+    assert complaint.deadlock_requested_at is None
+
+
+def test_a_representative_who_may_act_replies_under_their_own_name(rep_world):
+    from complaints.models import CaseEvent, Correspondence
+
+    complaint, attachment, users = rep_world
+    client = Client()
+    client.force_login(users["rep_acting"])
+    response = client.post(
+        reverse("complaints:complaint-reply", args=[complaint.reference]),
+        {"body": "Writing for my mother: it still drops."},
+    )
+    assert response.status_code == 302
+    assert Correspondence.objects.filter(
+        complaint=complaint, body="Writing for my mother: it still drops."
+    ).exists()
+    event = CaseEvent.objects.filter(complaint=complaint).order_by("-seq").first()
+    assert event.actor == users["rep_acting"]
