@@ -172,6 +172,34 @@ STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 
+# --- Stored files (attachments, letters, raw emails, bundles) ---------------------------
+# The embedded default keeps them on this host's disk (MEDIA_ROOT). With REDRESS_S3_BUCKET
+# set they go to a private S3 (or S3-compatible) bucket shared by every web and worker host
+# (issue 17; complaints/storage.py). Downloads always go through our permission-checked
+# views, which stream from storage; no link to the bucket is ever handed out.
+# Empty credentials fall back to boto3's own chain (AWS_* variables, an instance role).
+REDRESS_S3_BUCKET = env("REDRESS_S3_BUCKET", default="")
+if REDRESS_S3_BUCKET:
+    _S3_OPTIONS = {
+        "bucket_name": REDRESS_S3_BUCKET,
+        "endpoint_url": env("REDRESS_S3_ENDPOINT_URL", default=""),
+        "region_name": env("REDRESS_S3_REGION", default=""),
+        "access_key": env("REDRESS_S3_ACCESS_KEY_ID", default=""),
+        "secret_key": env("REDRESS_S3_SECRET_ACCESS_KEY", default=""),
+        "addressing_style": env("REDRESS_S3_ADDRESSING_STYLE", default=""),
+        "location": env("REDRESS_S3_PREFIX", default="").strip("/"),
+    }
+    STORAGE_DEFAULT = {
+        "BACKEND": "complaints.storage.PrivateS3Storage",
+        "OPTIONS": {k: v for k, v in _S3_OPTIONS.items() if v or k == "location"},
+    }
+else:
+    STORAGE_DEFAULT = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": STORAGE_DEFAULT,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
 # --- Email ------------------------------------------------------------------------------
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"

@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR, env
+from .base import DATABASES, STORAGE_DEFAULT, VAR_DIR, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-not-a-secret-0123456789abcdef0123456789")
@@ -14,8 +14,9 @@ EMAIL_BACKEND = env(
     "REDRESS_TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend"
 )
 EMAIL_FILE_PATH = env("REDRESS_TEST_EMAIL_FILE_PATH", default=str(VAR_DIR / "emails"))
+# Stored files as base.py chose them (the disk, or the REDRESS_S3_BUCKET bucket).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": STORAGE_DEFAULT,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
