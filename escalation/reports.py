@@ -350,3 +350,140 @@ def dashboard_default_range(*, today: date) -> tuple[date, date]:
     month = today.month - 11
     year = today.year + (month - 1) // 12
     return date(year, (month - 1) % 12 + 1, 1), today
+
+
+# --- The yearly return (issue 16 item 6) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnRow:
+    """The return's figures for one group (a department, a channel, a customer type) or,
+    with `key` "", for every complaint. Whole London calendar months."""
+
+    key: str
+    label: str
+    received: int = 0
+    response_measured: int = 0
+    responded_within_2_working_days: int = 0
+    resolution_measured: int = 0
+    resolved_within_10: int = 0
+    auto_closed: int = 0
+    escalated_to_formal: int = 0
+    adr_letters_sent: int = 0
+    deadlocks: int = 0
+    adr_referrals: int = 0
+    adr_remedies_completed: int = 0
+    adr_outcomes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def responded_late(self) -> int:
+        """First responses sent after the deadline, or due and not sent (COP-12)."""
+        return self.response_measured - self.responded_within_2_working_days
+
+    @property
+    def responded_within_2_working_days_pct(self) -> float | None:
+        return _pct(self.responded_within_2_working_days, self.response_measured)
+
+    @property
+    def resolved_within_10_pct(self) -> float | None:
+        return _pct(self.resolved_within_10, self.resolution_measured)
+
+    @property
+    def adr_outcome_counts(self) -> list[tuple[str, int]]:
+        return [(d, self.adr_outcomes.get(d, 0)) for d in DECISIONS]
+
+
+RETURN_COUNTS: tuple[str, ...] = (
+    "received",
+    "response_measured",
+    "responded_within_2_working_days",
+    "resolution_measured",
+    "resolved_within_10",
+    "auto_closed",
+    "escalated_to_formal",
+    "adr_letters_sent",
+    "deadlocks",
+    "adr_referrals",
+    "adr_remedies_completed",
+)
+
+
+@dataclass(frozen=True)
+class ComplaintsReturn:
+    """The return for whole months from `first_month` to `last_month` (both first days)."""
+
+    first_month: date
+    last_month: date
+    total: ReturnRow
+    by: dict[str, list[ReturnRow]]  # "department", "channel", "customer_type" -> rows
+
+    @property
+    def last_day(self) -> date:
+        return (self.last_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def _return_groups() -> dict[str, list[tuple[str, str]]]:
+    from accounts.models import CustomerType
+    from complaints.models import Channel
+
+    return {
+        "department": list(Department.choices),
+        "channel": list(Channel.choices),
+        "customer_type": list(CustomerType.choices),
+    }
+
+
+def complaints_return(*, start: date, end: date, now: datetime | None = None) -> ComplaintsReturn:
+    """Return the figures a regulator or the board asks for, for whole London months from
+    `start`'s to `end`'s: volumes by department, channel and customer type; first responses
+    within 2 working days (COP-12) and late; resolutions within 10 working days (COP-14);
+    deemed resolved (COP-10); formal escalations (COP-11); ADR letters (COP-16); deadlock
+    letters (COP-17); ADR referrals, their decisions and the accepted remedies carried out
+    (COP-18). The same definitions as the dashboard (dashboard_figures). Two queries.
+    """
+    now = now or timezone.now()
+    months = _months(start, end)
+    groups = _return_groups()
+    sums: dict[tuple[str, str], dict[str, int]] = {}
+
+    def add(dims: dict, figures: dict) -> None:
+        for dimension in ("", *groups):
+            key = (dimension, dims[dimension] if dimension else "")
+            into = sums.setdefault(key, {})
+            for name, n in figures.items():
+                into[name] = into.get(name, 0) + n
+
+    summed = (
+        MonthlyFigure.objects.filter(month__gte=months[0], month__lte=months[-1])
+        .values(*groups)
+        .annotate(**{m: Sum(m) for m in MEASURES})
+        .order_by()
+    )
+    for row in summed:
+        figures = {name: row[name] for name in RETURN_COUNTS if name in row}
+        figures["response_measured"] = row["received"]
+        figures.update({f"decision_{d}": row[m] for d, m in DECISION_MEASURES.items()})
+        add(row, figures)
+    for row in _not_yet_due(months, now, tuple(groups)):
+        add(row, {"response_measured": -row["not_due"]})
+
+    def row_for(dimension: str, key: str, label: str) -> ReturnRow:
+        figures = dict(sums.get((dimension, key), {}))
+        outcomes = {d: figures.pop(f"decision_{d}", 0) for d in DECISIONS}
+        return ReturnRow(key=key, label=str(label), adr_outcomes=outcomes, **figures)
+
+    return ComplaintsReturn(
+        first_month=months[0],
+        last_month=months[-1],
+        total=row_for("", "", "All complaints"),
+        by={
+            dimension: [row_for(dimension, key, label) for key, label in choices]
+            for dimension, choices in groups.items()
+        },
+    )
+
+
+def return_default_range(*, today: date) -> tuple[date, date]:
+    """The last 12 whole months before the current one."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return dashboard_default_range(today=last)[0], last
