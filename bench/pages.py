@@ -77,10 +77,18 @@ def seed_people(total: int) -> str:
 
 
 def seed_complaints(total: int) -> None:
-    """Seed `total` complaints with histories (bench/seed.py), as a real desk would hold."""
+    """Seed `total` complaints with histories (bench/seed.py), as a real desk would hold.
+
+    The seed writes rows in bulk, past the model signals, so the monthly figures behind the
+    dashboard and the return are then counted from scratch (manage.py rebuild_figures).
+    """
     from bench import seed
+    from escalation.figures import figures_rebuild
 
     seed.seed_realistic(total)
+    started = time.perf_counter()
+    rows = figures_rebuild()
+    print(f"Rebuilt {rows:,} monthly figure rows in {time.perf_counter() - started:.1f} s")
 
 
 def seeded_reference(total: int) -> str | None:
@@ -262,6 +270,8 @@ def staff_pages(repeat: int = 5) -> list[tuple[str, str, int, float]]:
         ("formal case", f"/staff/formal/{case.register_reference}/"),
         ("register", "/staff/reports/register/"),
         ("dashboard", "/staff/reports/dashboard/"),
+        ("return", "/staff/reports/return/"),
+        ("return CSV", "/staff/reports/return/?format=csv"),
     ]
     rows = []
     for label, path in pages:

@@ -69,6 +69,12 @@ class Complaint(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     department = models.CharField(_("department"), max_length=20, choices=Department.choices)
+    # The customer's type (consumer or business), kept equal to the customer's by
+    # escalation.figures (on logging, on a change of customer or of the customer's type) so
+    # the monthly figures can be kept per customer type without a join (issue 16 item 6).
+    customer_type = models.CharField(
+        _("customer type"), max_length=10, default="unknown", editable=False
+    )
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"))
     # Written only by complaints.services.transitions.complaint_transition.

@@ -9,3 +9,6 @@ class EscalationConfig(AppConfig):
         from escalation.casefile import register
 
         register()  # the ombudsman's case file, built by complaints.bundles
+        from escalation.figures import receivers_connect
+
+        receivers_connect()  # the monthly figures, kept in the same transactions (issue 16)

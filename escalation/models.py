@@ -137,3 +137,52 @@ class AdrReferral(models.Model):
 
     def __str__(self):
         return f"ADR referral for {self.complaint_id} ({self.get_decision_display()})"
+
+
+class MonthlyFigure(models.Model):
+    """The compliance figures for one London calendar month and one combination of
+    department, channel and customer type (issue 16 item 6; COP-07, COP-10 to COP-18).
+
+    Kept up to date by escalation.figures in the same transaction as every change to a
+    counted fact, rebuilt from scratch by `manage.py rebuild_figures`. Cohort counters
+    (received ... resolved_within_10) count complaints first made in the month; the others
+    count what happened in the month. A new dimension is one more key column (and one more
+    entry in figures.DIMENSIONS); a new measure one more counter column (figures.MEASURES).
+    """
+
+    month = models.DateField(_("month"))  # the first day of the month
+    department = models.CharField(_("department"), max_length=20)
+    channel = models.CharField(_("channel"), max_length=10)
+    customer_type = models.CharField(_("customer type"), max_length=10)
+    # Cohort: complaints first made in the month.
+    received = models.IntegerField(default=0)
+    acknowledged = models.IntegerField(default=0)
+    responded = models.IntegerField(default=0)
+    responded_within_2_working_days = models.IntegerField(default=0)
+    resolution_measured = models.IntegerField(default=0)
+    resolved_within_10 = models.IntegerField(default=0)
+    # Events in the month.
+    auto_closed = models.IntegerField(default=0)
+    escalated_to_formal = models.IntegerField(default=0)
+    adr_letters_sent = models.IntegerField(default=0)
+    deadlocks = models.IntegerField(default=0)
+    adr_referrals = models.IntegerField(default=0)
+    adr_pending = models.IntegerField(default=0)
+    adr_upheld = models.IntegerField(default=0)
+    adr_partly_upheld = models.IntegerField(default=0)
+    adr_not_upheld = models.IntegerField(default=0)
+    adr_not_accepted = models.IntegerField(default=0)
+    adr_remedies_completed = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("monthly figure")
+        verbose_name_plural = _("monthly figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "department", "channel", "customer_type"],
+                name="monthly_figure_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.department} {self.channel} {self.customer_type}"

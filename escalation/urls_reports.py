@@ -9,4 +9,5 @@ app_name = "reports"
 urlpatterns = [
     path("register/", views_reports.register, name="register"),
     path("dashboard/", views_reports.dashboard, name="dashboard"),
+    path("return/", views_reports.complaints_return_page, name="return"),
 ]

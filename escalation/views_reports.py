@@ -1,6 +1,6 @@
-"""Staff reports: the complaints register (COP-15) and the compliance dashboard.
+"""Staff reports: the complaints register (COP-15), the compliance dashboard and the return.
 
-Both read through escalation.reports and export what they show as CSV (`?format=csv`).
+Each reads through escalation.reports and exports what it shows as CSV (`?format=csv`).
 """
 
 from __future__ import annotations
@@ -24,14 +24,18 @@ from escalation import charts
 from escalation.models import AdrReferral, FormalCase
 from escalation.reports import (
     NOT_REFERRED,
+    ComplaintsReturn,
     MonthRow,
     RegisterFilters,
+    ReturnRow,
+    complaints_return,
     dashboard_default_range,
     dashboard_figures,
     dashboard_month_totals,
     dashboard_now,
     register_rows,
     register_senior_managers,
+    return_default_range,
 )
 
 REGISTER_PERMISSIONS = ("complaints.review_formal", "complaints.view_all_departments")
@@ -379,5 +383,173 @@ def dashboard(request):
             "open_now": dashboard_now(department=department, now=now),
             "charts": _dashboard_charts(totals, scope=scope),
             "decision_headers": [DECISION_HEADERS[d] for d in AdrReferral.Decision.values],
+        },
+    )
+
+
+# --- The return (issue 16 item 6) ------------------------------------------------------
+
+RETURN_PERMISSIONS = DASHBOARD_PERMISSIONS  # the same people as the dashboard
+
+
+class ReturnForm(forms.Form):
+    """The return's period, by GET: whole months from the "from" date's to the "to" date's.
+
+    Unless chosen, the last 12 whole months before the current one.
+    """
+
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        cleaned = super().clean()
+        if "start" in self.errors or "end" in self.errors:
+            return cleaned
+        default_start, default_end = return_default_range(today=self.today)
+        end = cleaned.get("end") or (self.today if cleaned.get("start") else default_end)
+        start = cleaned.get("start") or dashboard_default_range(today=end)[0]
+        if start > end:
+            self.add_error("end", "Choose a date on or after the “from” date.")
+        elif (end.year - start.year) * 12 + end.month - start.month >= MAX_MONTHS:
+            self.add_error("start", f"Choose a range of at most {MAX_MONTHS} months.")
+        else:
+            cleaned["start"], cleaned["end"] = start, end
+        return cleaned
+
+    def choice(self) -> tuple[date, date]:
+        """Return the range asked for; the last 12 whole months unless it is valid."""
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data["start"], self.cleaned_data["end"]
+        return return_default_range(today=self.today)
+
+
+RETURN_GROUPS = {
+    "department": "Department",
+    "channel": "Channel",
+    "customer_type": "Customer type",
+}
+
+RETURN_COLUMNS = (
+    "Group",
+    "Value",
+    "Received",
+    "First responses measured",
+    "Responded within 2 working days",
+    "Responded late or not yet",
+    "% responded within 2 working days",
+    "Resolution target recorded",
+    "Resolved within 10 working days",
+    "% resolved within 10 working days",
+    "Deemed resolved (auto-closed)",
+    "Formal escalations",
+    "ADR letters sent",
+    "Deadlock letters",
+    "ADR referrals",
+    *(f"ADR decision: {DECISION_HEADERS[d]}" for d in AdrReferral.Decision.values),
+    "Accepted ADR remedies carried out",
+)
+
+
+def _pct_cell(value) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _return_line(group: str, row: ReturnRow) -> list:
+    return [
+        group,
+        row.label,
+        row.received,
+        row.response_measured,
+        row.responded_within_2_working_days,
+        row.responded_late,
+        _pct_cell(row.responded_within_2_working_days_pct),
+        row.resolution_measured,
+        row.resolved_within_10,
+        _pct_cell(row.resolved_within_10_pct),
+        row.auto_closed,
+        row.escalated_to_formal,
+        row.adr_letters_sent,
+        row.deadlocks,
+        row.adr_referrals,
+        *(n for _, n in row.adr_outcome_counts),
+        row.adr_remedies_completed,
+    ]
+
+
+def return_lines(figures: ComplaintsReturn) -> Iterator[list]:
+    """The return as CSV rows: the total, then each group's rows."""
+    yield RETURN_COLUMNS
+    yield _return_line("Total", figures.total)
+    for dimension, heading in RETURN_GROUPS.items():
+        for row in figures.by[dimension]:
+            yield _return_line(heading, row)
+
+
+def return_as_data(figures: ComplaintsReturn) -> dict:
+    """The return as JSON-ready data (the API's body), with the same figures as the page."""
+
+    def row(r: ReturnRow) -> dict:
+        return {
+            "key": r.key,
+            "label": r.label,
+            "received": r.received,
+            "first_responses_measured": r.response_measured,
+            "responded_within_2_working_days": r.responded_within_2_working_days,
+            "responded_late": r.responded_late,
+            "responded_within_2_working_days_pct": r.responded_within_2_working_days_pct,
+            "resolution_target_recorded": r.resolution_measured,
+            "resolved_within_10_working_days": r.resolved_within_10,
+            "resolved_within_10_working_days_pct": r.resolved_within_10_pct,
+            "deemed_resolved": r.auto_closed,
+            "formal_escalations": r.escalated_to_formal,
+            "adr_letters_sent": r.adr_letters_sent,
+            "deadlock_letters": r.deadlocks,
+            "adr_referrals": r.adr_referrals,
+            "adr_decisions": dict(r.adr_outcome_counts),
+            "adr_remedies_carried_out": r.adr_remedies_completed,
+        }
+
+    return {
+        "from_month": figures.first_month.strftime("%Y-%m"),
+        "to_month": figures.last_month.strftime("%Y-%m"),
+        "time_zone": "Europe/London",
+        "total": row(figures.total),
+        **{f"by_{dimension}": [row(r) for r in rows] for dimension, rows in figures.by.items()},
+    }
+
+
+@require_GET
+@staff_required
+def complaints_return_page(request):
+    """The return for a regulator or the board: a printable page, or `?format=csv`."""
+    _require_any(request.user, RETURN_PERMISSIONS)
+    now = timezone.now()
+    form = ReturnForm(request.GET or None, today=timezone.localdate(now))
+    start, end = form.choice()
+    figures = complaints_return(start=start, end=end, now=now)
+    if request.GET.get("format") == "csv":
+        stamp = f"{figures.first_month:%Y%m}-{figures.last_month:%Y%m}"
+        return _csv_response(return_lines(figures), filename=f"complaints-return-{stamp}.csv")
+    return render(
+        request,
+        "escalation/return.html",
+        {
+            **_page_context(request, title="Complaints return"),
+            "form": form,
+            "figures": figures,
+            "groups": [(RETURN_GROUPS[d], rows) for d, rows in figures.by.items()],
+            "now": now,
+            "decision_headers": [DECISION_HEADERS[d] for d in AdrReferral.Decision.values],
+            "total_decisions": [
+                (DECISION_HEADERS[d], n) for d, n in figures.total.adr_outcome_counts
+            ],
         },
     )

@@ -684,6 +684,7 @@ PAGES = [
     ),
     page("register", _formal_cases, "reports:register", lists=True),
     page("dashboard", _formal_cases, "reports:dashboard"),
+    page("return", _formal_cases, "reports:return"),
 ]
 
 

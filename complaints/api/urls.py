@@ -6,7 +6,14 @@ from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from complaints.api import views, views_formal, views_needs, views_representatives, views_sar
+from complaints.api import (
+    views,
+    views_formal,
+    views_needs,
+    views_reports,
+    views_representatives,
+    views_sar,
+)
 
 app_name = "api"
 
@@ -54,6 +61,7 @@ urlpatterns = [
         for name, slug in views.ACTION_PATHS.items()
     ],
     path("attachments/<int:pk>/", views.AttachmentDownload.as_view(), name="attachment-download"),
+    path("reports/return/", views_reports.ComplaintsReturnView.as_view(), name="reports-return"),
     path("customers/", views.CustomerList.as_view(), name="customer-list"),
     path("customers/<int:pk>/", views.CustomerDetail.as_view(), name="customer-detail"),
     path(

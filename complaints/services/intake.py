@@ -78,6 +78,7 @@ def complaint_log(
         customer=customer,
         channel=channel,
         department=department,
+        customer_type=customer.customer_type,
         subject=subject.strip(),
         description=description.strip(),
         agreed_contact_method=contact,

@@ -45,6 +45,8 @@ REVIEWERS = frozenset(
 SAR_HANDLERS = frozenset(
     {"senior_manager", "technical_director", "company_secretary", "administrator"}
 )
+# Who reads the complaints return (issue 16 item 6): the dashboard's managers.
+MANAGERS = frozenset({"senior_manager", "technical_director", "administrator"})
 PUBLIC = "public"
 
 # (route name, method) -> (scope it needs, the roles that get in), or PUBLIC.
@@ -95,6 +97,7 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset] | str] = {
         (f"api:sar-{slug}", "post"): ("write", SAR_HANDLERS)
         for slug in ("extend", "prepare", "send", "refuse")
     },
+    ("api:reports-return", "get"): ("read", MANAGERS),
     ("api:schema", "get"): PUBLIC,
     ("api:docs", "get"): PUBLIC,
 }  # fmt: skip

@@ -21,6 +21,7 @@ from complaints.services.responses import complaint_customer_reply, complaint_re
 from complaints.services.transitions import complaint_transition
 from config import urls as project_urls
 from escalation.charts import bar_chart
+from escalation.figures import figures_rebuild
 from escalation.models import AdrReferral, FormalCase, Requested
 from escalation.reports import (
     NOT_REFERRED,
@@ -385,6 +386,7 @@ def test_a_response_not_yet_due_is_not_counted_either_way(dataset):
     # (Wed 6 May 17:00): not measured. On Thu 7 May it is due and missed: measured, missed.
     e1 = dataset["complaints"]["E1"]
     Complaint.objects.filter(pk=e1.pk).update(first_responded_at=None)
+    figures_rebuild()  # a bulk update bypasses the kept figures: recount, as the command does
     rows = dashboard_figures(
         start=date(2026, 5, 1), end=date(2026, 5, 31), department=TECH, now=at(2026, 5, 1, 9, 0)
     )

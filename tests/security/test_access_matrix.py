@@ -176,6 +176,13 @@ MATRIX = {
         "customer_b": "login",
         **{a: (200 if a in MANAGERS else 403) for a in STAFF},
     },
+    # The complaints return: the dashboard's people (issue 16 item 6).
+    "reports:return": {
+        "anonymous": "login",
+        "customer_a": "login",
+        "customer_b": "login",
+        **{a: (200 if a in MANAGERS else 403) for a in STAFF},
+    },
 }
 
 

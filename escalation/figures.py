@@ -1,0 +1,446 @@
+"""The monthly figures behind the compliance dashboard and the yearly return (issue 16 item 6).
+
+One rule, one place: each complaint, notice and ADR referral *contributes* counts to
+`MonthlyFigure` rows keyed by (London month, department, channel, customer type). When one of
+them is saved, its contribution before and after the change is computed with the same
+functions and the difference is added to the rows with F() increments, in the same
+transaction as the change (the model signals connected in EscalationConfig.ready(), so every
+service that writes a counted fact is covered: intake, transitions, responses, enforcement,
+escalation). `figures_from_scratch()` counts the same contributions over every stored row
+(in chunks: bounded memory); `manage.py rebuild_figures` replaces the table with it, and the
+tests check that the kept table equals it after realistic sequences of operations.
+
+What each counter counts (COP ids in escalation.reports.dashboard_figures):
+  cohort, by the month the complaint was first made (COP-07): received, acknowledged,
+    responded (a first response sent), responded_within_2_working_days (sent by the response
+    deadline, COP-12), resolution_measured and resolved_within_10 (COP-14);
+  events, by the month they happened: auto_closed (closed as deemed resolved and still
+    closed for that reason, COP-10), escalated_to_formal (COP-11), adr_letters_sent (COP-16),
+    deadlocks (COP-17), adr_referrals and adr_<decision> (by the referral's month, its
+    decision as it stands now, COP-18), adr_remedies_completed (an accepted decision's remedy
+    carried out, by the month it was completed).
+
+The one figure that depends on the moment it is read, "first responses measured" (sent, or
+due by now), is `received` less the complaints not answered whose response is not yet due:
+those are few (their deadline is still ahead) and found by the response-deadline index.
+
+A new dimension (category, root cause) is a key column on MonthlyFigure, an entry in
+DIMENSIONS and a field in COMPLAINT_FIELDS; a new measure a counter column, an entry in
+MEASURES and a line in the contribution function that counts it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from complaints.models import ClosureReason, Complaint, NoticeKind
+from escalation.models import AdrReferral, MonthlyFigure
+
+DIMENSIONS: tuple[str, ...] = ("department", "channel", "customer_type")
+DECISION_MEASURES: dict[str, str] = {d: f"adr_{d}" for d in AdrReferral.Decision.values}
+MEASURES: tuple[str, ...] = (
+    "received",
+    "acknowledged",
+    "responded",
+    "responded_within_2_working_days",
+    "resolution_measured",
+    "resolved_within_10",
+    "auto_closed",
+    "escalated_to_formal",
+    "adr_letters_sent",
+    "deadlocks",
+    "adr_referrals",
+    *DECISION_MEASURES.values(),
+    "adr_remedies_completed",
+)
+# The complaint's fields its contribution is computed from (attnames).
+COMPLAINT_FIELDS: tuple[str, ...] = (
+    *DIMENSIONS,
+    "first_made_at",
+    "acknowledged_at",
+    "first_responded_at",
+    "response_due_at",
+    "resolution_target_met",
+    "closure_reason",
+    "closed_at",
+    "formal_at",
+)
+REFERRAL_FIELDS: tuple[str, ...] = (
+    "referred_at",
+    "decision",
+    "customer_accepted",
+    "remedy_completed_at",
+)
+NOTICE_MEASURES = {NoticeKind.ADR_LETTER: "adr_letters_sent", NoticeKind.DEADLOCK: "deadlocks"}
+CHUNK = 5000
+
+Key = tuple  # (month, department, channel, customer_type)
+Delta = Counter  # {(key, measure): n}
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def month_of(moment: datetime) -> date:
+    """The first day of the London calendar month `moment` falls in."""
+    return moment.astimezone(_tz()).date().replace(day=1)
+
+
+# --- Contributions: the one rule ------------------------------------------------------
+
+
+def complaint_contribution(state: dict | None) -> Delta:
+    """What a complaint in `state` (COMPLAINT_FIELDS -> value) adds to the figures."""
+    out: Delta = Counter()
+    if not state:
+        return out
+    dims = tuple(state[d] for d in DIMENSIONS)
+    cohort = (month_of(state["first_made_at"]), *dims)
+    out[cohort, "received"] += 1
+    if state["acknowledged_at"] is not None:
+        out[cohort, "acknowledged"] += 1
+    if state["first_responded_at"] is not None:
+        out[cohort, "responded"] += 1
+        if state["first_responded_at"] <= state["response_due_at"]:
+            out[cohort, "responded_within_2_working_days"] += 1
+    if state["resolution_target_met"] is not None:
+        out[cohort, "resolution_measured"] += 1
+        if state["resolution_target_met"]:
+            out[cohort, "resolved_within_10"] += 1
+    if state["closure_reason"] == ClosureReason.DEEMED_RESOLVED and state["closed_at"]:
+        out[(month_of(state["closed_at"]), *dims), "auto_closed"] += 1
+    if state["formal_at"] is not None:
+        out[(month_of(state["formal_at"]), *dims), "escalated_to_formal"] += 1
+    return out
+
+
+def notice_contribution(kind: str, created_at: datetime, dims: tuple) -> Delta:
+    """An ADR letter or a deadlock letter counts in the month it was written."""
+    measure = NOTICE_MEASURES.get(kind)
+    return Counter({((month_of(created_at), *dims), measure): 1}) if measure else Counter()
+
+
+def referral_contribution(state: dict | None, dims: tuple) -> Delta:
+    """A referral counts in the month it was made, under its decision as it stands now;
+    an accepted decision's remedy counts in the month it was completed."""
+    out: Delta = Counter()
+    if not state:
+        return out
+    key = (month_of(state["referred_at"]), *dims)
+    out[key, "adr_referrals"] += 1
+    out[key, DECISION_MEASURES[state["decision"]]] += 1
+    if state["customer_accepted"] and state["remedy_completed_at"] is not None:
+        out[(month_of(state["remedy_completed_at"]), *dims), "adr_remedies_completed"] += 1
+    return out
+
+
+def _difference(after: Delta, before: Delta) -> Delta:
+    delta = Counter(after)
+    delta.subtract(before)
+    return Counter({k: n for k, n in delta.items() if n})
+
+
+# --- Applying a difference ------------------------------------------------------------
+
+
+def figures_apply(delta: Delta) -> None:
+    """Add `delta` to the stored rows, with F() increments (one UPDATE a row touched).
+
+    A row missing is created first (INSERT ... ON CONFLICT DO NOTHING, so two transactions
+    creating the same month's row do not fail), then incremented.
+    """
+    by_key: dict[Key, dict[str, int]] = {}
+    for (key, measure), n in delta.items():
+        if n:
+            by_key.setdefault(key, {})[measure] = by_key.get(key, {}).get(measure, 0) + n
+    for key, changes in sorted(by_key.items()):
+        lookup = dict(zip(("month", *DIMENSIONS), key, strict=True))
+        increments = {m: F(m) + n for m, n in changes.items()}
+        rows = MonthlyFigure.objects.filter(**lookup)
+        if not rows.update(**increments):
+            MonthlyFigure.objects.bulk_create([MonthlyFigure(**lookup)], ignore_conflicts=True)
+            rows.update(**increments)
+
+
+# --- Keeping the figures up to date (signal receivers) --------------------------------
+
+
+def _loaded(instance, fields: Iterable[str], update_fields) -> dict:
+    """The values of `fields` the save will write (loaded on the instance, not deferred)."""
+    return {
+        f: instance.__dict__[f]
+        for f in fields
+        if f in instance.__dict__ and (update_fields is None or f in update_fields)
+    }
+
+
+def _complaint_dims(complaint_id: int, cached: Complaint | None = None) -> tuple:
+    if cached is not None and all(d in cached.__dict__ for d in DIMENSIONS):
+        return tuple(getattr(cached, d) for d in DIMENSIONS)
+    return tuple(Complaint.objects.filter(pk=complaint_id).values_list(*DIMENSIONS).get())
+
+
+def _attached_contribution(complaint_id: int, dims: tuple) -> Delta:
+    """What a complaint's ADR letters, deadlock letters and referral add under `dims`."""
+    from complaints.models import Notice
+
+    out: Delta = Counter()
+    notices = Notice.objects.filter(complaint_id=complaint_id, kind__in=list(NOTICE_MEASURES))
+    for kind, created_at in notices.values_list("kind", "created_at"):
+        out.update(notice_contribution(kind, created_at, dims))
+    referral = AdrReferral.objects.filter(complaint_id=complaint_id).values(*REFERRAL_FIELDS)
+    for state in referral:
+        out.update(referral_contribution(state, dims))
+    return out
+
+
+def _customer_type(complaint: Complaint) -> str | None:
+    """The type of the complaint's customer, from the cached customer when it is loaded."""
+    from accounts.models import Customer
+
+    cached = complaint._state.fields_cache.get("customer")
+    if cached is not None and cached.pk == complaint.customer_id:
+        return cached.customer_type
+    return (
+        Customer.objects.filter(pk=complaint.customer_id)
+        .values_list("customer_type", flat=True)
+        .first()
+    )
+
+
+def complaint_snapshot(sender, instance, **kwargs) -> None:
+    """post_init: remember the counted fields as loaded (no query; deferred ones skipped)."""
+    instance._figures_loaded = _loaded(instance, (*COMPLAINT_FIELDS, "customer_id"), None)
+
+
+def complaint_before_save(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+    """pre_save: read the row as stored when a counted field is about to change.
+
+    The instance's own memory of what it loaded is not trusted as the "before" (services copy
+    a locked row's values onto the caller's instance); the row is read, once, only when the
+    save writes a counted value different from the one loaded. A complaint moved to another
+    customer takes that customer's type.
+    """
+    instance._figures_before = None
+    if raw:
+        return
+    loaded = getattr(instance, "_figures_loaded", {})
+    if "customer_id" in instance.__dict__ and (
+        instance._state.adding or instance.customer_id != loaded.get("customer_id")
+    ):
+        if update_fields is None or {"customer", "customer_id"} & set(update_fields):
+            instance.customer_type = _customer_type(instance) or instance.customer_type
+    if instance._state.adding:
+        return
+    writing = _loaded(instance, COMPLAINT_FIELDS, update_fields)
+    if all(f in loaded and loaded[f] == v for f, v in writing.items()):
+        instance._figures_before = "unchanged"
+        return
+    instance._figures_before = (
+        Complaint.objects.filter(pk=instance.pk).values(*COMPLAINT_FIELDS).first()
+    )
+
+
+def complaint_after_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    """post_save: add the difference the save made to the figures (same transaction)."""
+    if raw:
+        return
+    before = getattr(instance, "_figures_before", None)
+    instance._figures_before = None
+    if before == "unchanged":
+        return
+    writing = _loaded(instance, COMPLAINT_FIELDS, update_fields)
+    if created:
+        before, after = None, writing
+    else:
+        if before is None:  # not found: nothing was counted for it
+            before = {}
+        after = {**before, **writing}
+    if len(after) < len(COMPLAINT_FIELDS):  # a new row saved with fields deferred
+        after = Complaint.objects.filter(pk=instance.pk).values(*COMPLAINT_FIELDS).get()
+    delta = _difference(complaint_contribution(after), complaint_contribution(before or None))
+    if before and any(before[d] != after[d] for d in DIMENSIONS):
+        old = tuple(before[d] for d in DIMENSIONS)
+        new = tuple(after[d] for d in DIMENSIONS)
+        delta.update(
+            _difference(
+                _attached_contribution(instance.pk, new), _attached_contribution(instance.pk, old)
+            )
+        )
+    figures_apply(delta)
+    instance._figures_loaded = {**getattr(instance, "_figures_loaded", {}), **after}
+    if "customer_id" in instance.__dict__:
+        instance._figures_loaded["customer_id"] = instance.customer_id
+
+
+def notice_after_save(sender, instance, created, raw=False, **kwargs) -> None:
+    """post_save: a new ADR letter or deadlock letter counts (notices are not changed)."""
+    if raw or not created or instance.kind not in NOTICE_MEASURES:
+        return
+    cached = instance._state.fields_cache.get("complaint")
+    dims = _complaint_dims(instance.complaint_id, cached)
+    figures_apply(notice_contribution(instance.kind, instance.created_at, dims))
+
+
+def referral_snapshot(sender, instance, **kwargs) -> None:
+    instance._figures_loaded = _loaded(instance, REFERRAL_FIELDS, None)
+
+
+def referral_before_save(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+    instance._figures_before = None
+    if raw or instance._state.adding:
+        return
+    loaded = getattr(instance, "_figures_loaded", {})
+    writing = _loaded(instance, REFERRAL_FIELDS, update_fields)
+    if all(f in loaded and loaded[f] == v for f, v in writing.items()):
+        instance._figures_before = "unchanged"
+        return
+    instance._figures_before = (
+        AdrReferral.objects.filter(pk=instance.pk).values(*REFERRAL_FIELDS).first()
+    )
+
+
+def referral_after_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    if raw:
+        return
+    before = getattr(instance, "_figures_before", None)
+    instance._figures_before = None
+    if before == "unchanged":
+        return
+    writing = _loaded(instance, REFERRAL_FIELDS, update_fields)
+    after = writing if created else {**(before or {}), **writing}
+    if len(after) < len(REFERRAL_FIELDS):
+        after = AdrReferral.objects.filter(pk=instance.pk).values(*REFERRAL_FIELDS).get()
+    cached = instance._state.fields_cache.get("complaint")
+    dims = _complaint_dims(instance.complaint_id, cached)
+    figures_apply(
+        _difference(
+            referral_contribution(after, dims),
+            referral_contribution(None if created else before, dims),
+        )
+    )
+    instance._figures_loaded = {**getattr(instance, "_figures_loaded", {}), **after}
+
+
+def customer_snapshot(sender, instance, **kwargs) -> None:
+    instance._figures_type = instance.__dict__.get("customer_type")
+
+
+def customer_after_save(sender, instance, created, raw=False, **kwargs) -> None:
+    """post_save: a customer's new type moves their complaints' figures to it."""
+    if raw or created or "customer_type" not in instance.__dict__:
+        return
+    if instance.customer_type == getattr(instance, "_figures_type", None):
+        return
+    instance._figures_type = instance.customer_type
+    complaints = Complaint.objects.filter(customer_id=instance.pk).exclude(
+        customer_type=instance.customer_type
+    )
+    for complaint in complaints.only("pk", *COMPLAINT_FIELDS).iterator(chunk_size=CHUNK):
+        complaint.customer_type = instance.customer_type
+        complaint.save(update_fields=["customer_type"])  # the receivers above move the figures
+
+
+def receivers_connect() -> None:
+    """Connect the receivers (EscalationConfig.ready())."""
+    from django.db.models.signals import post_init, post_save, pre_save
+
+    from accounts.models import Customer
+    from complaints.models import Notice
+
+    uid = "escalation.figures."
+    post_init.connect(complaint_snapshot, sender=Complaint, dispatch_uid=uid + "c0")
+    pre_save.connect(complaint_before_save, sender=Complaint, dispatch_uid=uid + "c1")
+    post_save.connect(complaint_after_save, sender=Complaint, dispatch_uid=uid + "c2")
+    post_save.connect(notice_after_save, sender=Notice, dispatch_uid=uid + "n2")
+    post_init.connect(referral_snapshot, sender=AdrReferral, dispatch_uid=uid + "r0")
+    pre_save.connect(referral_before_save, sender=AdrReferral, dispatch_uid=uid + "r1")
+    post_save.connect(referral_after_save, sender=AdrReferral, dispatch_uid=uid + "r2")
+    post_init.connect(customer_snapshot, sender=Customer, dispatch_uid=uid + "u0")
+    post_save.connect(customer_after_save, sender=Customer, dispatch_uid=uid + "u2")
+
+
+# --- From scratch ---------------------------------------------------------------------
+
+
+def _chunks(queryset, fields: tuple[str, ...]) -> Iterator[dict]:
+    """Rows of `queryset` as dicts, by primary key in chunks (bounded memory, any database)."""
+    last = 0
+    while True:
+        rows = list(queryset.filter(pk__gt=last).order_by("pk").values("pk", *fields)[:CHUNK])
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1]["pk"]
+
+
+def figures_from_scratch() -> Delta:
+    """Count every stored complaint, notice and referral afresh with the contribution rules."""
+    from complaints.models import Notice
+
+    total: Delta = Counter()
+    for row in _chunks(Complaint.objects.all(), COMPLAINT_FIELDS):
+        total.update(complaint_contribution(row))
+    dims = tuple(f"complaint__{d}" for d in DIMENSIONS)
+    notices = Notice.objects.filter(kind__in=list(NOTICE_MEASURES))
+    for row in _chunks(notices, ("kind", "created_at", *dims)):
+        total.update(
+            notice_contribution(row["kind"], row["created_at"], tuple(row[d] for d in dims))
+        )
+    for row in _chunks(AdrReferral.objects.all(), (*REFERRAL_FIELDS, *dims)):
+        total.update(referral_contribution(row, tuple(row[d] for d in dims)))
+    return Counter({k: n for k, n in total.items() if n})
+
+
+def figures_stored() -> Delta:
+    """The stored table as the same shape, for comparing with figures_from_scratch()."""
+    out: Delta = Counter()
+    for row in MonthlyFigure.objects.values("month", *DIMENSIONS, *MEASURES):
+        key = (row["month"], *(row[d] for d in DIMENSIONS))
+        for measure in MEASURES:
+            if row[measure]:
+                out[key, measure] = row[measure]
+    return out
+
+
+def customer_types_sync() -> int:
+    """Set every complaint's customer type to its customer's; return how many changed."""
+    from django.db.models import OuterRef, Subquery
+
+    from accounts.models import Customer
+
+    current = Customer.objects.filter(pk=OuterRef("customer_id")).values("customer_type")[:1]
+    return Complaint.objects.exclude(customer_type=Subquery(current)).update(
+        customer_type=Subquery(current)
+    )
+
+
+@transaction.atomic
+def figures_rebuild() -> int:
+    """Replace the stored figures with a count from scratch; return the rows written.
+
+    Also puts right any complaint whose copied customer type differs from its customer's.
+    Run it when nothing else writes (after a restore, a bulk load or a change of rule): the
+    table is replaced in one transaction.
+    """
+    customer_types_sync()
+    rows: dict[Key, dict[str, int]] = {}
+    for (key, measure), n in figures_from_scratch().items():
+        rows.setdefault(key, {})[measure] = n
+    MonthlyFigure.objects.all().delete()
+    MonthlyFigure.objects.bulk_create(
+        [
+            MonthlyFigure(**dict(zip(("month", *DIMENSIONS), key, strict=True)), **counts)
+            for key, counts in sorted(rows.items())
+        ],
+        batch_size=500,
+    )
+    return len(rows)

@@ -1,0 +1,173 @@
+"""The monthly figures kept in the same transactions as the changes they count (issue 16
+item 6, issue 17): after real sequences of operations they equal a count from scratch, the
+same count `manage.py rebuild_figures` writes (COP-07, COP-10 to COP-18)."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from accounts.models import CustomerType
+from complaints.domain.lifecycle import Status
+from complaints.models import Channel, ClosureReason, Complaint, NoticeKind
+from complaints.services.notices import notice_send
+from escalation.figures import figures_from_scratch, figures_rebuild, figures_stored
+from escalation.models import AdrReferral, MonthlyFigure
+from escalation.services import adr_decision_record, adr_referral_record, adr_remedy_complete
+from tests.accounts.factories import CustomerFactory, StaffUserFactory
+from tests.complaints.factories import complaint_make
+from tests.escalation import test_reports
+from tests.escalation.test_reports import (
+    ACCOUNTS,
+    TECH,
+    at,
+    moment,
+    move,
+    respond,
+)
+
+dataset = test_reports.dataset  # the dashboard's worked example, as a fixture here
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_kept_equals_fresh():
+    stored, fresh = figures_stored(), figures_from_scratch()
+    assert stored == fresh, {k: (stored[k], fresh[k]) for k in stored.keys() | fresh.keys()}
+
+
+def stored(month: date, department: str, measure: str, **dims) -> int:
+    rows = MonthlyFigure.objects.filter(month=month, department=department, **dims)
+    return sum(getattr(row, measure) for row in rows)
+
+
+def test_the_dashboard_dataset_is_counted_as_it_happens(dataset):
+    """Filing, answering in time and late, first-contact resolution, auto-closing and
+    reopening, formal escalation, deadlock and ADR letters and referrals over five months
+    and two departments: the kept figures equal a fresh count, row for row."""
+    assert MonthlyFigure.objects.exists()
+    assert_kept_equals_fresh()
+    before = set(MonthlyFigure.objects.values_list("month", "department", "channel", "received"))
+    figures_rebuild()
+    after = set(MonthlyFigure.objects.values_list("month", "department", "channel", "received"))
+    assert before == after
+
+
+def test_a_reopened_auto_closure_drops_out_and_a_second_one_counts_in_its_month():
+    with moment(2026, 3, 2, 9, 0):
+        complaint = complaint_make(department=TECH)
+    respond(complaint, 2026, 3, 2, 10, 0)
+    move(complaint, Status.CLOSED, 2026, 3, 17, 0, 0, closure_reason=ClosureReason.DEEMED_RESOLVED)
+    assert stored(date(2026, 3, 1), TECH, "auto_closed") == 1
+    move(complaint, Status.INVESTIGATING, 2026, 4, 2, 9, 0)  # reopened (COP-10)
+    assert stored(date(2026, 3, 1), TECH, "auto_closed") == 0
+    respond(complaint, 2026, 4, 3, 9, 0)
+    move(complaint, Status.CLOSED, 2026, 4, 20, 0, 0, closure_reason=ClosureReason.DEEMED_RESOLVED)
+    assert stored(date(2026, 4, 1), TECH, "auto_closed") == 1
+    assert stored(date(2026, 3, 1), TECH, "received") == 1
+    assert_kept_equals_fresh()
+
+
+def test_a_late_first_response_counts_as_measured_but_not_within_two_working_days():
+    # Mon 2 Mar 09:00: due Wed 4 Mar 17:00 (COP-12); answered Thu 5 Mar.
+    with moment(2026, 3, 2, 9, 0):
+        complaint = complaint_make(department=ACCOUNTS, channel=Channel.EMAIL)
+    respond(complaint, 2026, 3, 5, 9, 0)
+    march = date(2026, 3, 1)
+    assert stored(march, ACCOUNTS, "responded", channel=Channel.EMAIL) == 1
+    assert stored(march, ACCOUNTS, "responded_within_2_working_days") == 0
+    assert_kept_equals_fresh()
+
+
+def test_adr_referral_decision_and_remedy_move_between_counters():
+    """COP-18: a referral counts under its decision as it stands; an accepted remedy counts
+    in the month it was carried out."""
+    recorder = StaffUserFactory(role="administrator")
+    with moment(2026, 1, 5, 9, 0):
+        complaint = complaint_make(department=TECH)
+    with moment(2026, 3, 20, 9, 0):
+        notice_send(complaint=complaint, kind=NoticeKind.ADR_LETTER, deadline_at=at(2026, 3, 20))
+        referral = adr_referral_record(
+            complaint=complaint, actor=recorder, referred_at=at(2026, 3, 19, 9, 0)
+        )
+    march = date(2026, 3, 1)
+    assert stored(march, TECH, "adr_pending") == 1
+    with moment(2026, 4, 10, 9, 0):
+        referral = adr_decision_record(
+            referral=referral,
+            actor=recorder,
+            decision=AdrReferral.Decision.UPHELD,
+            decided_at=at(2026, 4, 9, 9, 0),
+            customer_accepted=True,
+            remedy="Refund two months.",
+            remedy_due_at=at(2026, 5, 9, 9, 0),
+        )
+    assert (stored(march, TECH, "adr_pending"), stored(march, TECH, "adr_upheld")) == (0, 1)
+    with moment(2026, 4, 20, 9, 0):
+        adr_remedy_complete(referral=referral, actor=recorder, note="Refunded.")
+    assert stored(date(2026, 4, 1), TECH, "adr_remedies_completed") == 1
+    assert stored(march, TECH, "adr_referrals") == 1
+    assert_kept_equals_fresh()
+
+
+def test_moving_a_complaint_to_another_department_moves_all_its_figures():
+    recorder = StaffUserFactory(role="administrator")
+    with moment(2026, 2, 2, 9, 0):
+        complaint = complaint_make(department=TECH)
+    move(complaint, Status.FORMAL, 2026, 2, 10, 9, 0)
+    with moment(2026, 3, 20, 9, 0):
+        notice_send(complaint=complaint, kind=NoticeKind.DEADLOCK, deadline_at=at(2026, 3, 20))
+        adr_referral_record(complaint=complaint, actor=recorder, referred_at=at(2026, 3, 20, 9))
+    with moment(2026, 3, 21, 9, 0), transaction.atomic():
+        locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        locked.department = ACCOUNTS
+        locked.save()
+    for measure, month in (
+        ("received", date(2026, 2, 1)),
+        ("escalated_to_formal", date(2026, 2, 1)),
+        ("deadlocks", date(2026, 3, 1)),
+        ("adr_referrals", date(2026, 3, 1)),
+    ):
+        assert (stored(month, TECH, measure), stored(month, ACCOUNTS, measure)) == (0, 1)
+    assert_kept_equals_fresh()
+
+
+def test_a_customer_found_to_be_a_business_moves_their_complaints():
+    customer = CustomerFactory(customer_type=CustomerType.UNKNOWN)
+    with moment(2026, 2, 2, 9, 0):
+        complaint_make(customer=customer)
+        complaint_make(customer=customer)
+    feb = date(2026, 2, 1)
+    assert stored(feb, TECH, "received", customer_type=CustomerType.UNKNOWN) == 2
+    customer.customer_type = CustomerType.BUSINESS
+    customer.employee_count = 4
+    customer.save()
+    assert stored(feb, TECH, "received", customer_type=CustomerType.UNKNOWN) == 0
+    assert stored(feb, TECH, "received", customer_type=CustomerType.BUSINESS) == 2
+    assert_kept_equals_fresh()
+
+
+def test_the_months_are_london_months():
+    # Tue 31 Mar 2026 23:30 BST is 22:30 UTC: a March complaint; 00:30 BST on 1 Apr is April.
+    with moment(2026, 3, 31, 23, 30):
+        complaint_make(department=TECH)
+    with moment(2026, 4, 1, 0, 30):
+        complaint_make(department=TECH)
+    assert stored(date(2026, 3, 1), TECH, "received") == 1
+    assert stored(date(2026, 4, 1), TECH, "received") == 1
+
+
+def test_rebuild_command_recounts_after_a_bulk_change(capsys):
+    with moment(2026, 2, 2, 9, 0):
+        complaint = complaint_make(department=TECH)
+    Complaint.objects.filter(pk=complaint.pk).update(
+        first_made_at=complaint.first_made_at - timedelta(days=40)
+    )
+    with pytest.raises(SystemExit):
+        call_command("rebuild_figures", "--check")
+    call_command("rebuild_figures")
+    call_command("rebuild_figures", "--check")
+    assert "equal a fresh count" in capsys.readouterr().out
+    assert stored(date(2025, 12, 1), TECH, "received") == 1
+    assert stored(date(2026, 2, 1), TECH, "received") == 0
