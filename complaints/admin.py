@@ -41,6 +41,7 @@ from complaints.selectors import (
     complaint_timeline,
     complaints_due_by,
     complaints_overdue,
+    complaints_root_cause_missing,
     complaints_search,
     complaints_visible_to,
     customer_needs_banner,
@@ -100,6 +101,7 @@ class QueueFilter(admin.SimpleListFilter):
             ("overdue", "Overdue"),
             ("awaiting", "Awaiting third party"),
             ("to_match", "Customer to match"),
+            ("cause_missing", "Root cause missing"),
             ("formal", "Formal"),
             ("open", "All open"),
             ("closed", "Closed"),
@@ -122,6 +124,8 @@ class QueueFilter(admin.SimpleListFilter):
             return queryset.filter(status=Status.AWAITING_THIRD_PARTY)
         if value == "to_match":
             return queryset.exclude(customer_to_match="")
+        if value == "cause_missing":
+            return complaints_root_cause_missing(queryset)
         if value == "formal":
             return queryset.filter(formal_at__isnull=False)
         if value == "open":
@@ -208,6 +212,19 @@ class ComplaintAdmin(admin.ModelAdmin):
                     "agreed_contact_method",
                     "awaiting_third_party_name",
                     "policy_key",
+                )
+            },
+        ),
+        (
+            "Category and root cause",
+            {
+                "fields": (
+                    "category",
+                    "product",
+                    "root_cause",
+                    "company_at_fault",
+                    "root_cause_recorded_at",
+                    "root_cause_recorded_by",
                 )
             },
         ),
