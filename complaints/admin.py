@@ -33,8 +33,11 @@ from complaints.domain.wording import moment_words
 from complaints.forms import LogCallForm, LogLetterForm, form_errors_add
 from complaints.models import (
     CaseEvent,
+    Category,
     Complaint,
     Heartbeat,
+    Product,
+    RootCause,
     StaffAlert,
 )
 from complaints.selectors import (
@@ -629,3 +632,25 @@ class StaffAlertAdmin(
 # Register the other staff lists (each module imports from this one).
 from complaints import admin_inbound, admin_outbox  # noqa: E402, F401
 from complaints.webhooks import admin as webhooks_admin  # noqa: E402, F401 - registers webhooks
+
+
+class CaseCodeAdmin(admin.ModelAdmin):
+    """Categories, products and root causes: added and renamed here, switched off rather
+    than deleted, so every complaint keeps the code it was given (issue 16)."""
+
+    list_display = ("name", "code", "active", "ordering")
+    list_editable = ("active", "ordering")
+    search_fields = ("name", "code")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+admin.site.register(Category, CaseCodeAdmin)
+admin.site.register(Product, CaseCodeAdmin)
+admin.site.register(RootCause, CaseCodeAdmin)
