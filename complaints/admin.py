@@ -33,8 +33,11 @@ from complaints.domain.wording import moment_words
 from complaints.forms import LogCallForm, LogLetterForm, form_errors_add
 from complaints.models import (
     CaseEvent,
+    Category,
     Complaint,
     Heartbeat,
+    Product,
+    RootCause,
     StaffAlert,
 )
 from complaints.selectors import (
@@ -42,6 +45,7 @@ from complaints.selectors import (
     complaint_timeline,
     complaints_due_by,
     complaints_overdue,
+    complaints_root_cause_missing,
     complaints_search,
     complaints_visible_to,
     customer_needs_banner,
@@ -101,6 +105,7 @@ class QueueFilter(admin.SimpleListFilter):
             ("overdue", "Overdue"),
             ("awaiting", "Awaiting third party"),
             ("to_match", "Customer to match"),
+            ("cause_missing", "Root cause missing"),
             ("formal", "Formal"),
             ("open", "All open"),
             ("closed", "Closed"),
@@ -123,6 +128,8 @@ class QueueFilter(admin.SimpleListFilter):
             return queryset.filter(status=Status.AWAITING_THIRD_PARTY)
         if value == "to_match":
             return queryset.exclude(customer_to_match="")
+        if value == "cause_missing":
+            return complaints_root_cause_missing(queryset)
         if value == "formal":
             return queryset.filter(formal_at__isnull=False)
         if value == "open":
@@ -209,6 +216,19 @@ class ComplaintAdmin(admin.ModelAdmin):
                     "agreed_contact_method",
                     "awaiting_third_party_name",
                     "policy_key",
+                )
+            },
+        ),
+        (
+            "Category and root cause",
+            {
+                "fields": (
+                    "category",
+                    "product",
+                    "root_cause",
+                    "company_at_fault",
+                    "root_cause_recorded_at",
+                    "root_cause_recorded_by",
                 )
             },
         ),
@@ -614,3 +634,25 @@ class StaffAlertAdmin(
 # Register the other staff lists (each module imports from this one).
 from complaints import admin_inbound, admin_outbox  # noqa: E402, F401
 from complaints.webhooks import admin as webhooks_admin  # noqa: E402, F401 - registers webhooks
+
+
+class CaseCodeAdmin(admin.ModelAdmin):
+    """Categories, products and root causes: added and renamed here, switched off rather
+    than deleted, so every complaint keeps the code it was given (issue 16)."""
+
+    list_display = ("name", "code", "active", "ordering")
+    list_editable = ("active", "ordering")
+    search_fields = ("name", "code")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+admin.site.register(Category, CaseCodeAdmin)
+admin.site.register(Product, CaseCodeAdmin)
+admin.site.register(RootCause, CaseCodeAdmin)

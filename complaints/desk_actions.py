@@ -13,6 +13,7 @@ from django.utils import timezone
 from complaints import forms as desk_forms
 from complaints.domain.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, Status, allowed_next
 from complaints.models import Complaint
+from complaints.services.causes import complaint_categorise, complaint_root_cause_record
 from complaints.services.desk import (
     complaint_acknowledge,
     complaint_assign,
@@ -33,6 +34,7 @@ from complaints.services.responses import (
     complaint_resolution_action,
     complaint_respond,
 )
+from complaints.services.transitions import complaint_close
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,52 @@ ACTIONS: dict[str, DeskAction] = {
             ),
             complaint_can_escalate,
             done="Escalated to a formal complaint.",
+        ),
+        DeskAction(
+            "categorise",
+            "Set category and product",
+            desk_forms.CategoriseForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_categorise(
+                complaint=c,
+                actor=u,
+                category=d["category"],
+                product=d["product"],
+                reason=d["reason"],
+            ),  # fmt: skip
+            done="Category and product set.",
+            initial=lambda c: {
+                "category": c.category.code if c.category_id else None,
+                "product": c.product.code if c.product_id else None,
+            },
+        ),
+        DeskAction(
+            "root_cause",
+            "Record root cause",
+            desk_forms.RootCauseForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_root_cause_record(
+                complaint=c,
+                actor=u,
+                root_cause=d["root_cause"],
+                company_at_fault=d["company_at_fault"],
+                reason=d["reason"],
+            ),  # fmt: skip
+            done="Root cause recorded.",
+            # The record of what went wrong, so also open while a senior manager reviews.
+            additive=True,
+        ),
+        DeskAction(
+            "close",
+            "Close",
+            desk_forms.CloseForm,
+            "complaints.change_complaint",
+            lambda c, u, d: complaint_close(
+                complaint=c, actor=u, closure_reason=d["closure_reason"], reason=d["reason"]
+            ),
+            # After our response only: a formal case closes by its final proposition (COP-15).
+            lambda c: c.status == Status.RESPONDED,
+            done="Closed.",
         ),
         DeskAction(
             "reopen",

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import ContactMethod
-from complaints.models import Channel, Department
+from complaints.models import Category, Channel, ClosureReason, Department, Product, RootCause
 from complaints.services.desk import ESCALATION_REQUESTS
 from complaints.uploads import upload_check
 
@@ -192,6 +192,62 @@ class CustomerContactForm(VersionedForm):
         label="What the customer said",
         max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+
+class CategoriseForm(VersionedForm):
+    category = forms.ModelChoiceField(
+        label="What the complaint is about",
+        queryset=Category.objects.filter(active=True),
+        to_field_name="code",
+    )
+    product = forms.ModelChoiceField(
+        label="Product or service",
+        queryset=Product.objects.filter(active=True),
+        to_field_name="code",
+        required=False,
+        empty_label="Not about one product",
+    )
+    reason = forms.CharField(
+        label="Note for the history (optional)",
+        required=False,
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class RootCauseForm(VersionedForm):
+    root_cause = forms.ModelChoiceField(
+        label="Root cause", queryset=RootCause.objects.filter(active=True), to_field_name="code"
+    )
+    company_at_fault = forms.TypedChoiceField(
+        label="Was the company at fault?",
+        choices=[("yes", "Yes"), ("no", "No")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="Why (for the history)",
+        required=False,
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class CloseForm(VersionedForm):
+    closure_reason = forms.ChoiceField(
+        label="Why it is closing",
+        choices=[
+            (ClosureReason.CUSTOMER_SATISFIED, ClosureReason.CUSTOMER_SATISFIED.label),
+            (ClosureReason.WITHDRAWN, ClosureReason.WITHDRAWN.label),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="Note for the history (optional)",
+        required=False,
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 

@@ -45,6 +45,48 @@ class ClosureReason(models.TextChoices):
 HISTORY_HEAD_FIELDS = frozenset({"history_count", "history_head"})
 
 
+class CaseCode(models.Model):
+    """A code staff pick from, kept in the admin: never deleted, switched off instead."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("Only active codes are offered to staff.")
+    )
+    ordering = models.PositiveSmallIntegerField(_("order"), default=100)
+
+    class Meta:
+        abstract = True
+        ordering = ["ordering", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Category(CaseCode):
+    """What a complaint is about (fault, billing, contract...), set at triage (issue 16)."""
+
+    class Meta(CaseCode.Meta):
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+
+class Product(CaseCode):
+    """The product or service a complaint is about (broadband, mobile...)."""
+
+    class Meta(CaseCode.Meta):
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+
+class RootCause(CaseCode):
+    """Why it went wrong, recorded before a complaint can be closed by staff (issue 16)."""
+
+    class Meta(CaseCode.Meta):
+        verbose_name = _("root cause")
+        verbose_name_plural = _("root causes")
+
+
 class ComplaintQuerySet(models.QuerySet):
     """Complaints are never hard-deleted: bulk delete is refused."""
 
@@ -261,6 +303,45 @@ class Complaint(models.Model):
         blank=True,
         help_text=_("The account reference the complainant typed or gave, kept as given."),
     )
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("What the complaint is about, set at triage."),
+    )
+    product = models.ForeignKey(
+        Product,
+        verbose_name=_("product"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    root_cause = models.ForeignKey(
+        RootCause,
+        verbose_name=_("root cause"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Needed before staff can close the case."),
+    )
+    company_at_fault = models.BooleanField(
+        _("company at fault"), null=True, blank=True, help_text=_("Empty until answered.")
+    )
+    root_cause_recorded_at = models.DateTimeField(_("root cause recorded"), null=True, blank=True)
+    root_cause_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("root cause recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
     customer_to_match = models.CharField(
         _("customer to match"),
         max_length=200,
@@ -339,6 +420,17 @@ class Complaint(models.Model):
             ),
             # The API's "updated since": a CRM asking every few minutes what changed.
             models.Index(fields=["updated_at"], name="complaint_updated_idx"),
+            # The desk's "Root cause missing" queue: closed cases with no root cause, per
+            # department, newest closed first (few rows: most cases have one).
+            models.Index(
+                fields=["department", "-closed_at"],
+                condition=models.Q(root_cause__isnull=True, closed_at__isnull=False),
+                name="complaint_cause_missing_idx",
+            ),
+            # Recurring problems: one root cause over a window of recent recordings.
+            models.Index(
+                fields=["root_cause", "root_cause_recorded_at"], name="complaint_cause_at_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -473,6 +565,8 @@ class CaseEvent(models.Model):
         BUNDLE = "bundle", _("Bundle of documents (case file, data export)")
         NEEDS = "needs", _("Customer's needs")
         REPRESENTATIVE = "representative", _("Representative's authority")
+        CATEGORISED = "categorised", _("Category and product set")
+        ROOT_CAUSE = "root_cause", _("Root cause recorded")
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="events"

@@ -54,6 +54,17 @@ def complaints_visible_q(user):
     return visible
 
 
+def complaints_root_cause_missing(complaints):
+    """Closed complaints with no root cause (auto-closed, COP-10), newest closed first.
+
+    Narrow `complaints` first (complaints_visible_to) to scope it to a department; the
+    partial index complaint_cause_missing_idx holds only these rows (issue 16).
+    """
+    return complaints.filter(root_cause__isnull=True, closed_at__isnull=False).order_by(
+        "-closed_at", "-pk"
+    )
+
+
 def rows_visible_to(rows, user, complaint_path: str):
     """Narrow rows about complaints (history, alerts, outbox) to those `user` may see.
 

@@ -316,7 +316,7 @@ def _queue_row(queue: str, *, me, others: list, i: int) -> None:
         )
     elif queue == "formal":
         complaint_escalate(complaint=complaint, actor=me, requested="not_specified", reason="No.")
-    elif queue == "closed":
+    elif queue in ("closed", "cause_missing"):  # closed with no root cause recorded
         complaint_respond(complaint=complaint, actor=me, findings="No fault.", fault_found=False)
         complaint_transition(
             complaint=complaint,
@@ -641,6 +641,7 @@ PAGES = [
     page("desk-formal", _queue, CHANGELIST, lists=True, queue="formal"),
     page("desk-open", _queue, CHANGELIST, lists=True, queue="open"),
     page("desk-closed", _queue, CHANGELIST, lists=True, queue="closed"),
+    page("desk-root-cause-missing", _queue, CHANGELIST, lists=True, queue="cause_missing"),
     # Issue 15: the staff-only needs badge comes with the rows, not a query each.
     page("desk-needs-badges", _queue_with_needs, CHANGELIST, lists=True, queue="open"),
     page("needs-review", _needs_rows, "admin:accounts_customerneeds_changelist", lists=True),

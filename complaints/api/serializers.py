@@ -104,6 +104,10 @@ class ComplaintDetailSerializer(ComplaintSerializer):
     clocks = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField()
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    product = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    root_cause = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    company_at_fault = serializers.BooleanField(allow_null=True, read_only=True)
 
     class Meta(ComplaintSerializer.Meta):
         fields = [
@@ -120,6 +124,11 @@ class ComplaintDetailSerializer(ComplaintSerializer):
             "deadlock_letter_received_at",
             "adr_letter_sent_at",
             "closure_reason",
+            "category",
+            "product",
+            "root_cause",
+            "company_at_fault",
+            "root_cause_recorded_at",
             "deadlines",
             "clocks",
             "timeline",

@@ -42,8 +42,21 @@ from complaints.api.serializers import (
 )
 from complaints.desk_actions import ACTIONS, desk_action_run, logger_actions
 from complaints.domain.lifecycle import Status
-from complaints.models import Attachment, Channel, Complaint, Department
-from complaints.selectors import complaints_due_by, complaints_overdue, complaints_visible_to
+from complaints.models import (
+    Attachment,
+    Category,
+    Channel,
+    Complaint,
+    Department,
+    Product,
+    RootCause,
+)
+from complaints.selectors import (
+    complaints_due_by,
+    complaints_overdue,
+    complaints_root_cause_missing,
+    complaints_visible_to,
+)
 from complaints.services.channels import (
     complaint_log_call,
     complaint_log_letter,
@@ -98,7 +111,9 @@ def if_match_version(request) -> int | None:
 
 
 def complaints_for(user):
-    return complaints_visible_to(user).select_related("customer", "assignee", "formal_case")
+    return complaints_visible_to(user).select_related(
+        "customer", "assignee", "formal_case", "category", "product", "root_cause"
+    )
 
 
 def complaint_for(request, reference: str) -> Complaint:
@@ -181,7 +196,32 @@ LIST_FILTERS = [
         "due_before", OpenApiTypes.DATETIME, description="Next deadline at or before."
     ),
     OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="Changed at or after."),
+    OpenApiParameter("category", str, description="Comma-separated category codes."),
+    OpenApiParameter("product", str, description="Comma-separated product codes."),
+    OpenApiParameter(
+        "root_cause",
+        str,
+        description="Comma-separated root cause codes, or 'missing' for closed complaints "
+        "with none recorded (the desk's Root cause missing queue).",
+    ),
 ]
+
+
+def _code_filters(request, complaints):
+    """The category, product and root cause filters, by code (issue 16)."""
+    for name, model in (("category", Category), ("product", Product), ("root_cause", RootCause)):
+        raw = request.query_params.get(name, "")
+        codes = [v.strip() for v in raw.split(",") if v.strip()]
+        if not codes:
+            continue
+        if name == "root_cause" and codes == ["missing"]:
+            complaints = complaints_root_cause_missing(complaints)
+            continue
+        known = set(model.objects.filter(code__in=codes).values_list("code", flat=True))
+        if bad := [c for c in codes if c not in known]:
+            raise validation_problem({name: [f"Unknown {name.replace('_', ' ')} {bad[0]!r}."]})
+        complaints = complaints.filter(**{f"{name}__code__in": codes})
+    return complaints
 
 
 @extend_schema(tags=["complaints"])
@@ -214,6 +254,7 @@ class ComplaintList(ApiView):
             complaints = complaints_due_by(complaints, due_before)
         if (updated_since := _datetime_param(request, "updated_since")) is not None:
             complaints = complaints.filter(updated_at__gte=updated_since)
+        complaints = _code_filters(request, complaints)
         paginator = ComplaintPagination()
         page = paginator.paginate_queryset(complaints, request, view=self)
         body = ComplaintSerializer(page, many=True, context={"request": request}).data
@@ -418,6 +459,9 @@ ACTION_PATHS = {
     "escalate": "escalate",
     "reopen": "reopen",
     "first_made": "first-made",
+    "categorise": "category",
+    "root_cause": "root-cause",
+    "close": "close",
 }
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from complaints.clocks import clocks_save, resolution_record
+from complaints.domain.causes import close_problems
 from complaints.domain.lifecycle import (
     CLOSED_STATUSES,
     Status,
@@ -139,3 +141,36 @@ def _refresh(target: Complaint, source: Complaint) -> None:
         return
     for field in Complaint._meta.concrete_fields:
         setattr(target, field.attname, getattr(source, field.attname))
+
+
+def complaint_close_check(complaint: Complaint) -> None:
+    """Refuse a staff close of `complaint` without a root cause and an at-fault answer.
+
+    Raises ValidationError naming what is missing (issue 16). The auto-close job (COP-10)
+    does not call this: the Code closes the case anyway, and it waits on the department's
+    "Root cause missing" queue.
+    """
+    problems = close_problems(
+        has_root_cause=complaint.root_cause_id is not None,
+        company_at_fault=complaint.company_at_fault,
+    )
+    if problems:
+        raise ValidationError(problems)
+
+
+@transaction.atomic
+def complaint_close(*, complaint: Complaint, actor, closure_reason: str, reason: str) -> Complaint:
+    """Close a responded complaint for staff (the customer confirmed it is resolved, or
+    withdrew it), once its root cause and the at-fault answer are recorded (issue 16)."""
+    if closure_reason not in (ClosureReason.CUSTOMER_SATISFIED, ClosureReason.WITHDRAWN):
+        raise ValidationError({"closure_reason": "Staff close as resolved or withdrawn only."})
+    locked = Complaint.objects.select_for_update(of=("self",)).get(pk=complaint.pk)
+    complaint_close_check(locked)
+    label = ClosureReason(closure_reason).label
+    return complaint_transition(
+        complaint=locked,
+        to=Status.CLOSED,
+        actor=actor,
+        reason=(reason or "").strip() or f"Closed: {label}.",
+        closure_reason=closure_reason,
+    )

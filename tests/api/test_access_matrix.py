@@ -62,6 +62,7 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset] | str] = {
         for name in (
             "assign", "acknowledge", "match", "note", "progress", "await", "third-party",
             "attach", "respond", "resolution", "contact", "escalate", "reopen", "first-made",
+            "categorise", "root-cause", "close",
         )
     },
     ("api:customer-list", "get"): ("read", EVERY_ROLE),
