@@ -171,3 +171,24 @@ def test_rebuild_command_recounts_after_a_bulk_change(capsys):
     assert "equal a fresh count" in capsys.readouterr().out
     assert stored(date(2025, 12, 1), TECH, "received") == 1
     assert stored(date(2026, 2, 1), TECH, "received") == 0
+
+
+def test_migrating_to_the_figures_table_counts_the_complaints_already_held(dataset):
+    """An upgrade of a database that already holds complaints: the migration that creates
+    the figures table is followed by a count from scratch, so the dashboard never shows
+    zeros after `migrate` (and a later migrate that applies nothing leaves them alone)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    from escalation.figures import figures_after_migrate
+
+    MonthlyFigure.objects.all().delete()
+    migration = MigrationLoader(None, ignore_no_migrations=True).get_migration(
+        "escalation", "0005_monthly_figures"
+    )
+    figures_after_migrate(sender=None, plan=[], verbosity=0)
+    assert not MonthlyFigure.objects.exists()  # nothing applied: nothing counted
+    figures_after_migrate(sender=None, plan=[(migration, True)], verbosity=0)
+    assert not MonthlyFigure.objects.exists()  # unapplied (backwards): nothing counted
+    figures_after_migrate(sender=None, plan=[(migration, False)], verbosity=0)
+    assert MonthlyFigure.objects.exists()
+    assert_kept_equals_fresh()
