@@ -115,6 +115,8 @@ _MANAGER_PERMISSIONS: tuple[str, ...] = (
     "complaints.view_all_departments",
     "complaints.review_formal",
     *_SAR_HANDLER_PERMISSIONS,
+    # Issue 16 item 2: the recurring-problem alerts, raised only by their job.
+    "complaints.view_recurringproblemalert",
 )
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {

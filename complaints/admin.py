@@ -37,6 +37,7 @@ from complaints.models import (
     Complaint,
     Heartbeat,
     Product,
+    RecurringProblemAlert,
     RootCause,
     StaffAlert,
 )
@@ -629,6 +630,23 @@ class StaffAlertAdmin(
     def mark_seen(self, request, queryset):
         count = queryset.filter(seen_at__isnull=True).update(seen_at=timezone.now())
         self.message_user(request, f"{count} alert(s) marked as seen.")
+
+
+@admin.register(RecurringProblemAlert)
+class RecurringProblemAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Bursts of a recurring root cause, or category and product (issue 16 item 2): for
+    managers to read; raised and ended only by the recurring-problems job, never deleted."""
+
+    list_display = ("raised_at", "kind", "key", "burst_started_at", "message", "ended_at")
+    list_filter = ("kind", ("ended_at", admin.EmptyFieldListFilter))
+    search_fields = ("key",)
+    ordering = ("-pk",)
+    list_per_page = 50
+    show_full_result_count = False
+    readonly_fields = (
+        "kind", "key", "burst_started_at", "raised_at", "last_seen_at", "ended_at",
+        "references", "message",
+    )  # fmt: skip
 
 
 # Register the other staff lists (each module imports from this one).

@@ -431,6 +431,8 @@ class Complaint(models.Model):
             models.Index(
                 fields=["root_cause", "root_cause_recorded_at"], name="complaint_cause_at_idx"
             ),
+            # The recurring-problems job reads every root cause recorded in its window.
+            models.Index(fields=["root_cause_recorded_at"], name="complaint_cause_recorded_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -1040,6 +1042,7 @@ class StaffAlert(models.Model):
             ("formal_unappointed", _("Formal complaint needs a senior manager (COP-15)")),
             ("adr_remedy", _("ADR remedy overdue (COP-18)")),
             ("webhook_disabled", _("Webhook subscription disabled after failures")),
+            ("recurring_problem", _("Recurring problem (issue 16)")),
         ],
     )
     deadline_at = models.DateTimeField(_("for the deadline"))
@@ -1069,6 +1072,45 @@ class StaffAlert(models.Model):
         ]
         indexes = [
             models.Index(fields=["audience", "department", "seen_at"], name="alert_queue_idx"),
+        ]
+
+    def __str__(self):
+        return self.message
+
+
+class RecurringProblemAlert(models.Model):
+    """One burst of a recurring problem: N cases of one root cause, or of one category and
+    product, within M working days (issue 16 item 2). Raised once per burst; `ended_at` is
+    set by the first run that counts fewer than N, after which a new burst may be raised.
+    """
+
+    class Kind(models.TextChoices):
+        ROOT_CAUSE = "root_cause", _("Root cause")
+        CATEGORY_PRODUCT = "category_product", _("Category and product")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # The root cause's code, or "category/product" (product empty when none was set).
+    key = models.CharField(_("codes"), max_length=81)
+    burst_started_at = models.DateTimeField(_("burst started"))
+    raised_at = models.DateTimeField(_("raised"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last counted"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    references = models.JSONField(_("complaints"), default=list)
+    message = models.CharField(_("message"), max_length=300)
+
+    class Meta:
+        verbose_name = _("recurring-problem alert")
+        verbose_name_plural = _("recurring-problem alerts")
+        ordering = ["-raised_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key", "burst_started_at"], name="recurring_once_per_burst"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "key"],
+                condition=models.Q(ended_at__isnull=True),
+                name="recurring_one_open_burst",
+            ),
         ]
 
     def __str__(self):

@@ -12,6 +12,7 @@ from complaints.services.enforcement import deadlines_sweep, sweep_seconds_budge
 from complaints.services.heartbeat import heartbeat_record
 from complaints.services.history_checkpoint import history_checkpoint_write
 from complaints.services.outbox import outbox_deliver, outbox_due_ids
+from complaints.services.recurring import recurring_problems_check
 from complaints.webhooks.delivery import webhooks_dispatch
 from complaints.webhooks.events import webhooks_deadlines_approaching
 
@@ -91,3 +92,10 @@ def bundle_enqueue(sender, *, bundle_id: int, **kwargs):
 def outbox_enqueue(sender, *, message_id: int, **kwargs):
     """Ask a worker to deliver a newly queued message now; the outbox sweep is the fallback."""
     outbox_deliver_one.delay(message_id)
+
+
+@shared_task(name="complaints.tasks.recurring_problems", ignore_result=True)
+def recurring_problems():
+    """Alert managers once per burst of a recurring root cause or category and product."""
+    for line in recurring_problems_check():
+        logger.info("%s", line)

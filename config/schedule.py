@@ -79,6 +79,13 @@ def beat_schedule() -> dict:
         # and letters stop at the end date itself (every check reads it); this only writes
         # the expiry into the cases' history, by the rep_expiry_due_idx index. Five
         # minutes keeps the history close to the moment; a missed run is caught up.
+        # Recurring problems (issue 16 item 2): N cases of one root cause, or category and
+        # product, in M working days alert the managers once per burst. Hourly is soon
+        # enough for a trend; each burst is stored once, so a missed run is caught up.
+        "recurring-problems": {
+            "task": "complaints.tasks.recurring_problems",
+            "schedule": 3600.0,
+        },
         "representatives-expire": {
             "task": "accounts.tasks.representatives_expire",
             "schedule": 300.0,

@@ -516,6 +516,28 @@ def _sar_desk(visit) -> Scene:
     return Scene(_signed_in(lead), grow=grow, kwargs={"object_id": first.pk})
 
 
+def _recurring_alerts(visit) -> Scene:
+    """A senior manager; each row a burst of a recurring problem (issue 16 item 2)."""
+    from complaints.models import RecurringProblemAlert
+
+    manager = StaffUserFactory(role=Role.SENIOR_MANAGER)
+    now = timezone.now()
+
+    def add(i: int) -> None:
+        RecurringProblemAlert.objects.create(
+            kind=RecurringProblemAlert.Kind.ROOT_CAUSE,
+            key=f"cause_{i}",
+            burst_started_at=now - timedelta(hours=i),
+            references=[f"CMP-{i:06d}"],
+            message=f"Recurring problem, root cause {i}: 5 complaints in 10 working days.",
+        )
+
+    few, many = LIST_ROWS
+    for i in range(few):
+        add(i)
+    return Scene(_signed_in(manager), grow=lambda: [add(i) for i in range(few, many)])
+
+
 def _sar_case(visit) -> Scene:
     """The Company Secretary on one request, with a short then a long history."""
     from accounts.sar import sar_open
@@ -666,6 +688,12 @@ PAGES = [
     page("customers", _people, "admin:accounts_customer_changelist", lists=True),
     page("sar-desk", _sar_desk, "admin:accounts_subjectaccessrequest_changelist", lists=True),
     page("sar-alerts", _sar_desk, "admin:accounts_subjectaccessalert_changelist", lists=True),
+    page(
+        "recurring-alerts",
+        _recurring_alerts,
+        "admin:complaints_recurringproblemalert_changelist",
+        lists=True,
+    ),
     page(
         "sar-desk-case",
         _sar_case,

@@ -146,6 +146,10 @@ REDRESS_RETENTION_YEARS = env.int("REDRESS_RETENTION_YEARS", default=6)
 # data-protection lead at this address (empty: the alerts are in the staff desk only).
 REDRESS_SAR_WARNING_WORKING_DAYS = env.int("REDRESS_SAR_WARNING_WORKING_DAYS", default=5)
 REDRESS_DATA_PROTECTION_EMAIL = env("REDRESS_DATA_PROTECTION_EMAIL", default="")
+# Recurring problems (issue 16 item 2): managers are alerted once when this many complaints
+# share a root cause, or a category and product, within this many working days.
+REDRESS_RECURRING_THRESHOLD = env.int("REDRESS_RECURRING_THRESHOLD", default=5)
+REDRESS_RECURRING_WINDOW_WORKING_DAYS = env.int("REDRESS_RECURRING_WINDOW_WORKING_DAYS", default=10)
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

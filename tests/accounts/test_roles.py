@@ -66,6 +66,8 @@ def test_agents_see_one_department_managers_all_and_review_formal_cases():
             "complaints.view_all_departments",
             "complaints.review_formal",
             *SAR_HANDLER,
+            # Issue 16 item 2: managers read the recurring-problem alerts.
+            "complaints.view_recurringproblemalert",
         }
     # COP-19, COP-15: the Company Secretary has a queue of its own and sees formal cases;
     # as the data-protection lead, answers subject access requests (issue 15 item 5).
