@@ -55,6 +55,12 @@ FORBIDDEN_PERMISSIONS: frozenset[str] = frozenset(
         # The record that needs were recorded and withdrawn outlives them (issue 15).
         "accounts.change_customerneedsevent",
         "accounts.delete_customerneedsevent",
+        # Issue 16: a remedy is voided, never deleted; a satisfaction answer is the
+        # customer's own words, written only by them.
+        "complaints.delete_remedy",
+        "complaints.add_satisfactionresponse",
+        "complaints.change_satisfactionresponse",
+        "complaints.delete_satisfactionresponse",
     }
 )
 
@@ -96,6 +102,13 @@ _AGENT_PERMISSIONS: tuple[str, ...] = (
     "accounts.change_customerneeds",
     "accounts.delete_customerneeds",
     "accounts.view_customerneedsevent",
+    # Issue 16 item 3: record remedies given (and void a mistaken one); a remedy that
+    # costs money names the manager who approved it.
+    "complaints.view_remedy",
+    "complaints.add_remedy",
+    "complaints.change_remedy",
+    # Issue 16 item 4: the customers' satisfaction answers on their cases.
+    "complaints.view_satisfactionresponse",
 )
 
 # Who answers subject access requests: extends, prepares and sends the response, refuses.
@@ -108,6 +121,7 @@ _MANAGER_PERMISSIONS: tuple[str, ...] = (
     *_AGENT_PERMISSIONS,
     "complaints.view_all_departments",
     "complaints.review_formal",
+    "complaints.approve_remedy",
     *_SAR_HANDLER_PERMISSIONS,
 )
 
@@ -125,6 +139,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.COMPANY_SECRETARY: (
         *_AGENT_PERMISSIONS,
         "complaints.review_formal",
+        "complaints.approve_remedy",
         *_SAR_HANDLER_PERMISSIONS,
     ),
     Role.ADMINISTRATOR: (

@@ -27,6 +27,7 @@ from complaints.models import (
     NoticeKind,
     OutboxMessage,
 )
+from complaints.services.satisfaction import CLOSING_NOTICES, satisfaction_link
 from complaints.signals import outbox_message_queued
 
 SUBJECTS = {
@@ -112,6 +113,9 @@ def notice_send(
     """
     delivery = delivery_for(complaint, kind)
     channels = delivery.channels
+    if kind in CLOSING_NOTICES:
+        # Issue 16 item 4: a closing notice asks the one optional question, once.
+        context.setdefault("satisfaction_url", satisfaction_link(complaint))
     body = render_to_string(f"notices/{kind}.txt", notice_context(complaint, **context)).strip()
     try:
         with transaction.atomic():

@@ -59,8 +59,10 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset] | str] = {
         for name in (
             "assign", "acknowledge", "match", "note", "progress", "await", "third-party",
             "attach", "respond", "resolution", "contact", "escalate", "reopen", "first-made",
+            "remedy", "void-remedy",  # issue 16 item 3
         )
     },
+    ("api:complaint-remedies", "get"): ("read", SEES_TECHNICAL),
     ("api:customer-list", "get"): ("read", EVERY_ROLE),
     ("api:customer-list", "post"): ("write", EVERY_ROLE),
     ("api:customer-detail", "get"): ("read", EVERY_ROLE),
