@@ -65,12 +65,14 @@ def test_agents_see_one_department_managers_all_and_review_formal_cases():
         assert manager - agent == {
             "complaints.view_all_departments",
             "complaints.review_formal",
+            "complaints.approve_remedy",  # issue 16: payments name an approving manager
             *SAR_HANDLER,
         }
     # COP-19, COP-15: the Company Secretary has a queue of its own and sees formal cases;
     # as the data-protection lead, answers subject access requests (issue 15 item 5).
     assert role_permissions(Role.COMPANY_SECRETARY) - agent == {
         "complaints.review_formal",
+        "complaints.approve_remedy",
         *SAR_HANDLER,
     }
     assert role_permissions(Role.ACCOUNTS_AGENT) == agent
