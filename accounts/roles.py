@@ -57,6 +57,12 @@ FORBIDDEN_PERMISSIONS: frozenset[str] = frozenset(
         "accounts.delete_customerneedsevent",
         # Authority is withdrawn (and kept), never deleted (issue 15 item 4).
         "accounts.delete_representative",
+        # Issue 16: a remedy is voided, never deleted; a satisfaction answer is the
+        # customer's own words, written only by them.
+        "complaints.delete_remedy",
+        "complaints.add_satisfactionresponse",
+        "complaints.change_satisfactionresponse",
+        "complaints.delete_satisfactionresponse",
     }
 )
 
@@ -102,6 +108,13 @@ _AGENT_PERMISSIONS: tuple[str, ...] = (
     "accounts.view_representative",
     "accounts.add_representative",
     "accounts.change_representative",
+    # Issue 16 item 3: record remedies given (and void a mistaken one); a remedy that
+    # costs money names the manager who approved it.
+    "complaints.view_remedy",
+    "complaints.add_remedy",
+    "complaints.change_remedy",
+    # Issue 16 item 4: the customers' satisfaction answers on their cases.
+    "complaints.view_satisfactionresponse",
 )
 
 # Who answers subject access requests: extends, prepares and sends the response, refuses.
@@ -114,6 +127,7 @@ _MANAGER_PERMISSIONS: tuple[str, ...] = (
     *_AGENT_PERMISSIONS,
     "complaints.view_all_departments",
     "complaints.review_formal",
+    "complaints.approve_remedy",
     *_SAR_HANDLER_PERMISSIONS,
     # Issue 16 item 2: the recurring-problem alerts, raised only by their job.
     "complaints.view_recurringproblemalert",
@@ -133,6 +147,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.COMPANY_SECRETARY: (
         *_AGENT_PERMISSIONS,
         "complaints.review_formal",
+        "complaints.approve_remedy",
         *_SAR_HANDLER_PERMISSIONS,
     ),
     Role.ADMINISTRATOR: (

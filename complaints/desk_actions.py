@@ -28,6 +28,7 @@ from complaints.services.desk import (
     complaint_unchanged,
 )
 from complaints.services.intake import complaint_first_made_change
+from complaints.services.remedies import remedy_for_complaint, remedy_record, remedy_void
 from complaints.services.responses import (
     complaint_customer_reply,
     complaint_progress_update,
@@ -271,6 +272,37 @@ ACTIONS: dict[str, DeskAction] = {
                 complaint=c, actor=u, first_made_at=d["first_made_at"], reason=d["reason"]
             ),
             done="First-made time corrected; clocks recomputed.",
+        ),
+        DeskAction(
+            "remedy",
+            "Record a remedy given",
+            desk_forms.RemedyForm,
+            "complaints.add_remedy",
+            lambda c, u, d: remedy_record(
+                complaint=c,
+                actor=u,
+                kind=d["kind"],
+                amount=d["amount"],
+                approved_by=d["approved_by"],
+                given_at=d["given_at"],
+                note=d["note"],
+            ),
+            done="Remedy recorded.",
+            additive=True,
+        ),
+        DeskAction(
+            "void_remedy",
+            "Void a remedy",
+            desk_forms.RemedyVoidForm,
+            "complaints.change_remedy",
+            lambda c, u, d: remedy_void(
+                remedy=remedy_for_complaint(complaint=c, pk=d["remedy"]),
+                actor=u,
+                reason=d["reason"],
+            ),
+            lambda c: c.remedies.live().exclude(kind="adr").exists(),
+            done="Remedy voided.",
+            additive=True,
         ),
     )
 }

@@ -9,8 +9,17 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import ContactMethod
-from complaints.models import Category, Channel, ClosureReason, Department, Product, RootCause
+from complaints.models import (
+    Category,
+    Channel,
+    ClosureReason,
+    Department,
+    Product,
+    RemedyKind,
+    RootCause,
+)
 from complaints.services.desk import ESCALATION_REQUESTS
+from complaints.services.remedies import remedy_approvers
 from complaints.uploads import upload_check
 
 # Every text a member of staff types has the same limit as every channel's (services.texts).
@@ -340,3 +349,37 @@ def form_errors_add(form, exc) -> None:
         form.add_error(None, exc.messages)
     else:
         form.add_error(None, str(exc))
+
+
+class RemedyForm(forms.Form):
+    """Record a remedy given (issue 16 item 3); money needs an amount and an approver."""
+
+    kind = forms.ChoiceField(
+        label="What was given",
+        choices=[(k, label) for k, label in RemedyKind.choices if k != RemedyKind.ADR],
+    )
+    amount = forms.DecimalField(
+        label="Amount (£)",
+        required=False,
+        max_digits=10,
+        decimal_places=2,
+        help_text="Pounds and pence, for a credit, goodwill payment, refund or compensation.",
+    )
+    approved_by = forms.ModelChoiceField(
+        label="Approved by",
+        queryset=remedy_approvers(),
+        to_field_name="email",
+        required=False,
+        help_text="The manager who approved a payment (their email address in the API).",
+    )
+    given_at = forms.DateTimeField(
+        label="Given at", required=False, help_text="Leave empty for now."
+    )
+    note = forms.CharField(label="Note", widget=forms.Textarea, required=False)
+
+
+class RemedyVoidForm(forms.Form):
+    """Void a remedy recorded by mistake; it stays on the case, marked void."""
+
+    remedy = forms.IntegerField(label="Remedy number", min_value=1)
+    reason = forms.CharField(label="Why it is void", widget=forms.Textarea)

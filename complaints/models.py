@@ -380,6 +380,8 @@ class Complaint(models.Model):
         permissions = [
             ("view_all_departments", "Can see complaints of every department"),
             ("review_formal", "Can review formal complaints"),
+            # Issue 16 item 3: credits, goodwill payments, refunds and compensation.
+            ("approve_remedy", "Can approve a remedy that costs money"),
         ]
         indexes = [
             models.Index(fields=["department", "status"], name="complaint_queue_idx"),
@@ -569,6 +571,8 @@ class CaseEvent(models.Model):
         REPRESENTATIVE = "representative", _("Representative's authority")
         CATEGORISED = "categorised", _("Category and product set")
         ROOT_CAUSE = "root_cause", _("Root cause recorded")
+        REMEDY = "remedy", _("Remedy given")
+        SATISFACTION = "satisfaction", _("Customer's satisfaction answer")
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="events"
@@ -1435,3 +1439,179 @@ class Bundle(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Bundles are kept; a new request makes a new version.")
+
+
+# --- Remedies and satisfaction (issue 16 items 3 and 4) ---------------------------------
+
+
+class RemedyKind(models.TextChoices):
+    """What was given to put a complaint right (COP-09: the remedy; COP-18: the scheme's)."""
+
+    APOLOGY = "apology", _("Apology")
+    EXPLANATION = "explanation", _("Explanation")
+    SERVICE_FIX = "service_fix", _("Service fix")
+    CREDIT = "credit", _("Credit on the account")
+    GOODWILL = "goodwill", _("Goodwill payment")
+    REFUND = "refund", _("Refund")
+    COMPENSATION = "compensation", _("Compensation")
+    ADR = "adr", _("Remedy decided by the ADR scheme (accepted)")
+
+
+# Kinds that cost money: each has an amount in pounds and pence and a named approver.
+MONEY_REMEDY_KINDS: frozenset[str] = frozenset(
+    {RemedyKind.CREDIT, RemedyKind.GOODWILL, RemedyKind.REFUND, RemedyKind.COMPENSATION}
+)
+
+
+class RemedyQuerySet(models.QuerySet):
+    """Remedies are never deleted: a mistake is voided, with its reason, and stays listed."""
+
+    def delete(self):
+        raise PermissionError("Remedies are never deleted; void one instead.")
+
+    def live(self):
+        return self.filter(voided_at__isnull=True)
+
+
+class Remedy(models.Model):
+    """One remedy given on a complaint: what, how much (money kinds), who approved it, when.
+
+    Written only by complaints.services.remedies. Never deleted: a correction voids the
+    row (who, when, why) and, if need be, records a new one.
+    """
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="remedies"
+    )
+    kind = models.CharField(_("remedy"), max_length=20, choices=RemedyKind.choices)
+    amount = models.DecimalField(
+        _("amount (£)"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Pounds and pence; only for a credit, goodwill payment, refund or compensation."
+        ),
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    given_at = models.DateTimeField(_("given"), default=timezone.now)
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    voided_at = models.DateTimeField(_("voided"), null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("voided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    void_reason = models.TextField(_("why it was voided"), blank=True)
+
+    objects = RemedyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("remedy")
+        verbose_name_plural = _("remedies")
+        ordering = ["given_at", "pk"]
+        indexes = [
+            # The dashboard: live remedies given in a range of months.
+            models.Index(
+                fields=["given_at"],
+                condition=models.Q(voided_at__isnull=True),
+                name="remedy_given_idx",
+            ),
+            models.Index(fields=["complaint", "given_at"], name="remedy_complaint_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        kind__in=sorted(MONEY_REMEDY_KINDS),
+                        amount__gt=0,
+                        approved_by__isnull=False,
+                    )
+                    | (
+                        ~models.Q(kind__in=sorted(MONEY_REMEDY_KINDS))
+                        & models.Q(amount__isnull=True)
+                    )
+                ),
+                name="remedy_money_has_amount_and_approver",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(voided_at__isnull=True) | ~models.Q(void_reason=""),
+                name="remedy_void_has_reason",
+            ),
+            # One live ADR remedy per complaint: the decision as it stands (COP-18).
+            models.UniqueConstraint(
+                fields=["complaint"],
+                condition=models.Q(kind="adr", voided_at__isnull=True),
+                name="remedy_one_live_adr",
+            ),
+        ]
+
+    def __str__(self):
+        text = self.get_kind_display()
+        if self.amount is not None:
+            text += f" £{self.amount:,.2f}"
+        return f"{text} on {self.complaint_id}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Remedies are never deleted; void one instead.")
+
+
+class SatisfactionResponse(models.Model):
+    """The customer's one answer to "how satisfied are you?" after the case closed (issue 16).
+
+    One per complaint, ever (a database constraint): answerable once.
+    """
+
+    class Via(models.TextChoices):
+        LINK = "link", _("Signed link in the closing notice")
+        PORTAL = "portal", _("Portal, signed in")
+
+    complaint = models.OneToOneField(
+        Complaint,
+        verbose_name=_("complaint"),
+        on_delete=models.PROTECT,
+        related_name="satisfaction",
+    )
+    score = models.PositiveSmallIntegerField(
+        _("how satisfied (1 to 5)"), help_text=_("1 very dissatisfied, 5 very satisfied.")
+    )
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    answered_at = models.DateTimeField(_("answered"), default=timezone.now)
+    via = models.CharField(_("answered through"), max_length=10, choices=Via.choices)
+
+    class Meta:
+        verbose_name = _("satisfaction answer")
+        verbose_name_plural = _("satisfaction answers")
+        ordering = ["-answered_at", "-pk"]
+        indexes = [models.Index(fields=["answered_at"], name="satisfaction_answered_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="satisfaction_score_1_to_5"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.score}/5 for {self.complaint_id}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Satisfaction answers are kept with their complaint.")

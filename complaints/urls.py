@@ -13,6 +13,7 @@ urlpatterns = [
     path("complain/sent/<str:reference>/", portal.complaint_sent, name="complaint-sent"),
     path("confirm/resend/", portal.confirm_resend, name="confirm-resend"),
     path("confirm/<str:token>/", portal.confirm, name="confirm"),
+    path("satisfaction/<str:token>/", portal.satisfaction, name="satisfaction"),
     path("my/", portal.my_complaints, name="my-complaints"),
     path("my/<str:reference>/", portal.complaint_detail, name="complaint-detail"),
     path("my/<str:reference>/reply/", portal.complaint_reply, name="complaint-reply"),

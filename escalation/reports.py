@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -19,7 +20,13 @@ from django.db.models import Case, Count, DateField, Q, QuerySet, Sum, Value, Wh
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from complaints.models import Complaint, Department
+from complaints.models import (
+    Complaint,
+    Department,
+    Remedy,
+    RemedyKind,
+    SatisfactionResponse,
+)
 from escalation.figures import DECISION_MEASURES, MEASURES
 from escalation.models import AdrReferral, FormalCase, MonthlyFigure
 
@@ -495,3 +502,116 @@ def return_default_range(*, today: date) -> tuple[date, date]:
     """The last 12 whole months before the current one."""
     last = today.replace(day=1) - timedelta(days=1)
     return dashboard_default_range(today=last)[0], last
+
+
+def _grouped(
+    queryset: QuerySet, when: str, department: str, months: list[date], **figures
+) -> QuerySet:
+    """Group `queryset` by London month of `when` and by department, counting `figures`."""
+    return (
+        queryset.annotate(month=_month_of(when, months))
+        .values("month", department)
+        .annotate(**figures)
+        .order_by()
+    )
+
+
+# --- Remedies and satisfaction (issue 16 items 3 and 4) --------------------------------
+
+
+@dataclass(frozen=True)
+class RemedyTotals:
+    """Live remedies given in one month for one group (a department, say): how many, £."""
+
+    month: date
+    key: str
+    count: int = 0
+    money_count: int = 0
+    amount: Decimal = Decimal("0.00")
+    adr: int = 0
+
+
+def remedy_totals_by(
+    *, start: date, end: date, key: str, department: str | None = None
+) -> dict[tuple[date, str], RemedyTotals]:
+    """Return the live remedies given from `start` to `end`, per London month and `key`.
+
+    `key` is a field path from Remedy, e.g. "complaint__department". Grouping by another
+    key (a root cause, once complaints have one) is this same call with that path: the
+    rule of what counts (live, not voided; given in the month; ADR remedies included, as
+    rows of kind "adr") stays here. One query.
+    """
+    start_at, end_at = _day_start(start), _day_start(end + timedelta(days=1))
+    months = _months(start, end)
+    rows = Remedy.objects.live().filter(given_at__gte=start_at, given_at__lt=end_at)
+    if department:
+        rows = rows.filter(complaint__department=department)
+    found = _grouped(
+        rows,
+        "given_at",
+        key,
+        months,
+        count=Count("pk"),
+        money_count=Count("pk", filter=Q(amount__isnull=False)),
+        amount=Sum("amount"),
+        adr=Count("pk", filter=Q(kind=RemedyKind.ADR)),
+    )
+    return {
+        (row["month"], row[key]): RemedyTotals(
+            month=row["month"],
+            key=row[key],
+            count=row["count"],
+            money_count=row["money_count"],
+            amount=row["amount"] or Decimal("0.00"),
+            adr=row["adr"],
+        )
+        for row in found
+        if row["month"] is not None
+    }
+
+
+@dataclass(frozen=True)
+class SatisfactionRow:
+    """The satisfaction answers given in one month for one department (issue 16 item 4)."""
+
+    month: date
+    department: str
+    responses: int = 0
+    score_total: int = 0
+    distribution: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+
+    @property
+    def mean(self) -> float | None:
+        return round(self.score_total / self.responses, 2) if self.responses else None
+
+
+def satisfaction_figures(
+    *, start: date, end: date, department: str | None = None
+) -> dict[tuple[date, str], SatisfactionRow]:
+    """Return the answers given from `start` to `end`, per London month of answering and
+    complaint department: how many, their mean and how many of each score. One query."""
+    start_at, end_at = _day_start(start), _day_start(end + timedelta(days=1))
+    months = _months(start, end)
+    rows = SatisfactionResponse.objects.filter(answered_at__gte=start_at, answered_at__lt=end_at)
+    if department:
+        rows = rows.filter(complaint__department=department)
+    found = _grouped(
+        rows,
+        "answered_at",
+        "complaint__department",
+        months,
+        responses=Count("pk"),
+        score_total=Sum("score"),
+        **{f"s{n}": Count("pk", filter=Q(score=n)) for n in range(1, 6)},
+    )
+    return {
+        (row["month"], row["complaint__department"]): SatisfactionRow(
+            month=row["month"],
+            department=row["complaint__department"],
+            responses=row["responses"],
+            score_total=row["score_total"] or 0,
+            distribution=tuple(row[f"s{n}"] for n in range(1, 6)),
+        )
+        for row in found
+        if row["month"] is not None
+    }

@@ -25,6 +25,7 @@ from complaints.models import (
 from complaints.services.desk import complaint_note_add
 from complaints.services.notices import notice_send
 from complaints.services.references import reference_next_number
+from complaints.services.remedies import remedy_adr_sync
 from complaints.services.transitions import complaint_transition
 from escalation.models import AdrReferral, FormalCase, Requested
 
@@ -471,6 +472,13 @@ def adr_decision_record(
         reason=f"ADR decision: {referral.get_decision_display()}; the customer "
         f"{accepted[customer_accepted]} it (COP-18).",
         extra={"adr": "decision", "decision": referral.decision},
+    )
+    # Issue 16 item 3: an accepted remedy counts among the remedies given, in one table.
+    remedy_adr_sync(
+        complaint=referral.complaint,
+        actor=actor,
+        accepted_remedy=referral.remedy if customer_accepted else "",
+        decided_at=decided_at,
     )
     return referral
 

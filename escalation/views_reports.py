@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
@@ -35,7 +36,9 @@ from escalation.reports import (
     dashboard_now,
     register_rows,
     register_senior_managers,
+    remedy_totals_by,
     return_default_range,
+    satisfaction_figures,
 )
 
 REGISTER_PERMISSIONS = ("complaints.review_formal", "complaints.view_all_departments")
@@ -383,6 +386,7 @@ def dashboard(request):
             "open_now": dashboard_now(department=department, now=now),
             "charts": _dashboard_charts(totals, scope=scope),
             "decision_headers": [DECISION_HEADERS[d] for d in AdrReferral.Decision.values],
+            **_remedies_and_satisfaction(start, end, department, table),
         },
     )
 
@@ -553,3 +557,46 @@ def complaints_return_page(request):
             ],
         },
     )
+
+
+def _remedies_and_satisfaction(start, end, department, table) -> dict:
+    """The remedy and satisfaction tables' rows, in the figures table's order (issue 16)."""
+    remedies = remedy_totals_by(
+        start=start, end=end, key="complaint__department", department=department
+    )
+    answers = satisfaction_figures(start=start, end=end, department=department)
+    remedy_rows, satisfaction_rows = [], []
+    for row in table:
+        month, dept = row.month, row.department
+        if dept:
+            r = remedies.get((month, dept))
+            a = answers.get((month, dept))
+            r_list = [r] if r else []
+            a_list = [a] if a else []
+        else:  # the month's total of every department
+            r_list = [v for (m, _), v in remedies.items() if m == month]
+            a_list = [v for (m, _), v in answers.items() if m == month]
+        responses = sum(a.responses for a in a_list)
+        total = sum(a.score_total for a in a_list)
+        remedy_rows.append(
+            {
+                "month": month,
+                "label": row.department_label,
+                "total": not dept,
+                "count": sum(r.count for r in r_list),
+                "money_count": sum(r.money_count for r in r_list),
+                "amount": sum((r.amount for r in r_list), Decimal("0.00")),
+                "adr": sum(r.adr for r in r_list),
+            }
+        )
+        satisfaction_rows.append(
+            {
+                "month": month,
+                "label": row.department_label,
+                "total": not dept,
+                "responses": responses,
+                "mean": round(total / responses, 2) if responses else None,
+                "distribution": [sum(a.distribution[i] for a in a_list) for i in range(5)],
+            }
+        )
+    return {"remedy_rows": remedy_rows, "satisfaction_rows": satisfaction_rows}

@@ -582,6 +582,26 @@ def _formal_cases(visit) -> Scene:
     return Scene(_signed_in(me), grow=lambda: [add(i) for i in range(few, many)])
 
 
+def _remedies_and_answers(visit) -> Scene:
+    """A manager; remedies (one a payment) and satisfaction answers in every department."""
+    from complaints.models import Remedy, SatisfactionResponse
+
+    me = StaffUserFactory(role=Role.SENIOR_MANAGER)
+
+    def add(i: int) -> None:
+        complaint = complaint_make(department=list(Department)[i % 3])
+        Remedy.objects.create(complaint=complaint, kind="apology", recorded_by=me)
+        Remedy.objects.create(
+            complaint=complaint, kind="goodwill", amount="10.50", approved_by=me, recorded_by=me
+        )
+        SatisfactionResponse.objects.create(complaint=complaint, score=1 + i % 5, via="link")
+
+    few, many = LIST_ROWS
+    for i in range(few):
+        add(i)
+    return Scene(_signed_in(me), grow=lambda: [add(i) for i in range(few, many)])
+
+
 # --- The pages ----------------------------------------------------------------------
 
 
@@ -714,6 +734,8 @@ PAGES = [
     page("register", _formal_cases, "reports:register", lists=True),
     page("dashboard", _formal_cases, "reports:dashboard"),
     page("return", _formal_cases, "reports:return"),
+    # Issue 16: the remedy and satisfaction tables are counted by the database.
+    page("dashboard-remedies", _remedies_and_answers, "reports:dashboard"),
 ]
 
 
@@ -769,6 +791,7 @@ def test_every_page_is_in_the_table():
         "complaints:staff-attachment-download",  # one file
         "complaints:bundle-progress",  # one bundle (its versions are on the formal case page)
         "complaints:bundle-download",  # one file
+        "complaints:satisfaction",  # one question about one complaint (issue 16)
     }
     names = {f"complaints:{p.name}" for p in complaints_urls} | {
         f"escalation:{p.name}" for p in formal_urls if p.name in ("formal-list", "formal-detail")

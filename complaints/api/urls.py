@@ -52,6 +52,11 @@ urlpatterns = [
         views.ComplaintLetters.as_view(),
         name="complaint-letters",
     ),
+    path(
+        "complaints/<str:reference>/remedies/",
+        views.ComplaintRemedies.as_view(),
+        name="complaint-remedies",
+    ),
     *[
         path(
             f"complaints/<str:reference>/{slug}/",

@@ -462,6 +462,8 @@ ACTION_PATHS = {
     "categorise": "category",
     "root_cause": "root-cause",
     "close": "close",
+    "remedy": "remedies/add",
+    "void_remedy": "remedies/void",
 }
 
 
@@ -650,3 +652,28 @@ class CustomerDetail(ApiView):
         fields.is_valid(raise_exception=True)
         customer = customer_details_change(customer=customer, **fields.validated_data)
         return Response(CustomerSerializer(customer).data)
+
+
+class RemedySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    approved_by = serializers.EmailField(source="approved_by.email", allow_null=True, default=None)
+    given_at = serializers.DateTimeField()
+    note = serializers.CharField()
+    recorded_by = serializers.CharField(allow_null=True, default=None)
+    voided_at = serializers.DateTimeField(allow_null=True)
+    void_reason = serializers.CharField()
+
+
+@extend_schema(tags=["complaint actions"])
+class ComplaintRemedies(ApiView):
+    """The remedies given on a complaint (issue 16), voided ones too, oldest first."""
+
+    @extend_schema(responses={200: RemedySerializer(many=True), **ERRORS})
+    def get(self, request, reference: str):
+        from complaints.services.remedies import remedies_of
+
+        complaint = complaint_for(request, reference)
+        _need(request.user, "complaints.view_remedy", "read remedies")
+        return Response(RemedySerializer(remedies_of(complaint), many=True).data)

@@ -181,3 +181,28 @@ class DeadlockForm(forms.Form):
 
 class ResendConfirmationForm(forms.Form):
     email = forms.EmailField(label="Email address")
+
+
+class SatisfactionForm(forms.Form):
+    """The one optional question after a complaint closes (issue 16 item 4)."""
+
+    score = forms.TypedChoiceField(
+        label="How satisfied are you with how we handled your complaint?",
+        choices=[],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how satisfied you are, from 1 to 5."},
+    )
+    comment = forms.CharField(
+        label="Anything you would like to tell us (optional)",
+        required=False,
+        max_length=500,
+        help_text="One line, up to 500 characters.",
+        error_messages={"max_length": "Keep it to 500 characters or fewer."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        from complaints.services.satisfaction import SCORES
+
+        super().__init__(*args, **kwargs)
+        self.fields["score"].choices = list(SCORES.items())

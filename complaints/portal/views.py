@@ -467,3 +467,55 @@ def complaint_file(request, reference: str, pk: int):
         filename=attachment.original_name,
         content_type=attachment.content_type,
     )
+
+
+# --- The satisfaction question (issue 16 item 4) -------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def satisfaction(request, token: str):
+    """Answer the one optional question through the signed link in a closing notice.
+
+    No sign-in: the link is the customer's. Answerable once; a changed or expired link,
+    or a complaint open again, is told plainly and nothing is written.
+    """
+    from complaints.models import SatisfactionResponse
+    from complaints.portal.forms import SatisfactionForm
+    from complaints.services.satisfaction import (
+        AlreadyAnswered,
+        NotClosed,
+        SatisfactionLinkInvalid,
+        satisfaction_complaint,
+        satisfaction_open,
+        satisfaction_record,
+    )
+
+    try:
+        complaint = satisfaction_complaint(token)
+    except SatisfactionLinkInvalid as exc:
+        return render(request, "portal/satisfaction.html", {"problem": str(exc)}, status=400)
+    context = {"complaint": complaint}
+    if not satisfaction_open(complaint):
+        return render(request, "portal/satisfaction.html", {**context, "state": _state(complaint)})
+    form = SatisfactionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            satisfaction_record(
+                complaint=complaint,
+                score=form.cleaned_data["score"],
+                comment=form.cleaned_data["comment"],
+                via=SatisfactionResponse.Via.LINK,
+                actor=complaint.customer.user,
+            )
+        except AlreadyAnswered:
+            return render(request, "portal/satisfaction.html", {**context, "state": "answered"})
+        except NotClosed:
+            return render(request, "portal/satisfaction.html", {**context, "state": "open"})
+        return render(request, "portal/satisfaction.html", {**context, "state": "thanks"})
+    return render(request, "portal/satisfaction.html", {**context, "form": form})
+
+
+def _state(complaint: Complaint) -> str:
+    from complaints.services.satisfaction import satisfaction_of
+
+    return "answered" if satisfaction_of(complaint) else "open"

@@ -28,6 +28,7 @@ from complaints.models import (
     NoticeKind,
     OutboxMessage,
 )
+from complaints.services.satisfaction import CLOSING_NOTICES, satisfaction_link
 from complaints.signals import outbox_message_queued
 
 SUBJECTS = {
@@ -153,6 +154,9 @@ def notice_send(
         rep_deliveries += [(rep, c) for c in rep_channels]
     if not channels and not rep_deliveries:
         channels = delivery.channels  # nobody else to tell: the customer
+    if kind in CLOSING_NOTICES:
+        # Issue 16 item 4: a closing notice asks the one optional question, once.
+        context.setdefault("satisfaction_url", satisfaction_link(complaint))
     body = render_to_string(f"notices/{kind}.txt", notice_context(complaint, **context)).strip()
     try:
         with transaction.atomic():

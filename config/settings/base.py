@@ -134,6 +134,10 @@ REDRESS_TRUSTED_PROXIES = env.int("REDRESS_TRUSTED_PROXIES", default=0)
 REDRESS_STAFF_2FA = env.bool("REDRESS_STAFF_2FA", default=False)
 # Signed links in emails (confirm your email address) stop working after this long.
 REDRESS_CONFIRM_LINK_DAYS = env.int("REDRESS_CONFIRM_LINK_DAYS", default=3)
+# Issue 16 item 4: the satisfaction question's signed link in a closing notice works this
+# long; notices written by the deadline jobs (no request) name the portal at this address.
+REDRESS_SATISFACTION_LINK_DAYS = env.int("REDRESS_SATISFACTION_LINK_DAYS", default=90)
+REDRESS_PORTAL_URL = env("REDRESS_PORTAL_URL", default="http://127.0.0.1:8000")
 # Files a customer may attach to a complaint or a reply.
 REDRESS_PORTAL_MAX_FILES = 5
 # Issue 15: a customer's recorded needs are due for review this many months after they

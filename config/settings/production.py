@@ -8,6 +8,8 @@ from .base import CELERY_BROKER_URL, DATABASES, STORAGE_DEFAULT, env
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# Links in notices (the satisfaction question) name the portal: its public address.
+REDRESS_PORTAL_URL = env("REDRESS_PORTAL_URL", default=f"https://{ALLOWED_HOSTS[0]}")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not env.bool(
     "REDRESS_ALLOW_SQLITE", default=False
 ):

@@ -65,6 +65,7 @@ def test_agents_see_one_department_managers_all_and_review_formal_cases():
         assert manager - agent == {
             "complaints.view_all_departments",
             "complaints.review_formal",
+            "complaints.approve_remedy",  # issue 16: payments name an approving manager
             *SAR_HANDLER,
             # Issue 16 item 2: managers read the recurring-problem alerts.
             "complaints.view_recurringproblemalert",
@@ -73,6 +74,7 @@ def test_agents_see_one_department_managers_all_and_review_formal_cases():
     # as the data-protection lead, answers subject access requests (issue 15 item 5).
     assert role_permissions(Role.COMPANY_SECRETARY) - agent == {
         "complaints.review_formal",
+        "complaints.approve_remedy",
         *SAR_HANDLER,
     }
     assert role_permissions(Role.ACCOUNTS_AGENT) == agent

@@ -63,8 +63,10 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset] | str] = {
             "assign", "acknowledge", "match", "note", "progress", "await", "third-party",
             "attach", "respond", "resolution", "contact", "escalate", "reopen", "first-made",
             "categorise", "root-cause", "close",
+            "remedy", "void-remedy",  # issue 16 item 3
         )
     },
+    ("api:complaint-remedies", "get"): ("read", SEES_TECHNICAL),
     ("api:customer-list", "get"): ("read", EVERY_ROLE),
     ("api:customer-list", "post"): ("write", EVERY_ROLE),
     ("api:customer-detail", "get"): ("read", EVERY_ROLE),

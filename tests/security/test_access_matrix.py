@@ -62,6 +62,9 @@ MATRIX = {
     "complaints:complain": PUBLIC,
     "complaints:healthz": PUBLIC,
     "complaints:confirm-resend": PUBLIC,
+    # Issue 16: the signed link needs no sign-in; a made-up token is refused for everyone
+    # (valid, tampered, expired and other customers' links: tests/complaints/test_satisfaction.py).
+    "complaints:satisfaction": 400,
     "complaints:confirm": PUBLIC,  # a page with a button; the POST needs a valid signature
     "complaints:complaint-sent": 404,  # only for the browser session that sent it
     "complaints:my-complaints": SIGNED_IN,

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0015_representative_permissions'),
-        ('complaints', '0030_caseevent_kind_representative_and_causes'),
+        ('complaints', '0032_caseevent_kinds_all'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

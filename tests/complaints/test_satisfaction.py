@@ -1,0 +1,119 @@
+"""The one optional question after a complaint closes (issue 16 item 4; COP-10, COP-15)."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import signing
+from django.urls import reverse
+
+from complaints.domain.lifecycle import Status
+from complaints.models import CaseEvent, Notice, NoticeKind, SatisfactionResponse
+from complaints.services.enforcement import deadlines_sweep
+from complaints.services.responses import complaint_respond
+from complaints.services.satisfaction import SALT, satisfaction_link, satisfaction_token
+from complaints.services.transitions import complaint_transition
+from tests.complaints.factories import complaint_make
+
+pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
+MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
+
+
+def _auto_closed():
+    """A complaint responded to and closed as deemed resolved by the job (COP-10)."""
+    with time_machine.travel(MONDAY, tick=False):
+        complaint = complaint_make()
+    with time_machine.travel(MONDAY + timedelta(hours=2), tick=False):
+        complaint_respond(
+            complaint=complaint, actor=None, findings="Firmware.", fault_found=True,
+            remedy_done="Updated it.",
+        )  # fmt: skip
+    with time_machine.travel(datetime(2026, 12, 11, 9, 0, tzinfo=LONDON), tick=False):
+        deadlines_sweep()
+    complaint.refresh_from_db()
+    assert complaint.status == Status.CLOSED
+    return complaint
+
+
+def _url(complaint):
+    return reverse("complaints:satisfaction", args=[satisfaction_token(complaint)])
+
+
+def test_the_closing_notice_carries_the_link_exactly_once_and_no_other_notice_does():
+    complaint = _auto_closed()
+    link = satisfaction_link(complaint).rsplit(":", 1)[0]  # the token's timestamp varies
+    closing = Notice.objects.get(complaint=complaint, kind=NoticeKind.AUTO_CLOSED)
+    assert closing.body.count("/satisfaction/") == 1
+    assert link.split("/satisfaction/")[0] in closing.body
+    others = Notice.objects.filter(complaint=complaint).exclude(kind=NoticeKind.AUTO_CLOSED)
+    assert others.exists() and not any("/satisfaction/" in n.body for n in others)
+
+
+def test_a_valid_link_asks_once_and_a_second_answer_changes_nothing(client):
+    complaint = _auto_closed()
+    url = _url(complaint)
+    page = client.get(url)
+    assert page.status_code == 200 and "How satisfied are you?" in page.content.decode()
+    assert client.post(url, {"score": ""}).status_code == 200  # the error, nothing saved
+    assert not SatisfactionResponse.objects.exists()
+    response = client.post(url, {"score": "4", "comment": "Quick   and polite."})
+    assert "Thank you" in response.content.decode()
+    answer = SatisfactionResponse.objects.get()
+    assert (answer.score, answer.comment, answer.via) == (4, "Quick and polite.", "link")
+    assert complaint.events.filter(kind=CaseEvent.Kind.SATISFACTION).count() == 1
+    again = client.post(url, {"score": "1", "comment": "Changed my mind."})
+    assert "already answered" in again.content.decode()
+    assert SatisfactionResponse.objects.get().score == 4
+    assert complaint.events.filter(kind=CaseEvent.Kind.SATISFACTION).count() == 1
+
+
+def test_a_comment_over_500_characters_is_refused(client):
+    complaint = _auto_closed()
+    response = client.post(_url(complaint), {"score": "3", "comment": "x" * 501})
+    assert "500 characters" in response.content.decode()
+    assert not SatisfactionResponse.objects.exists()
+
+
+def test_a_tampered_link_is_refused_plainly(client):
+    complaint = _auto_closed()
+    token = satisfaction_token(complaint)
+    other = complaint_make()
+    forged = signing.dumps({"c": other.pk, "u": other.customer_id}, salt="another salt")
+    for bad in (token[:-2] + "xx", forged):
+        response = client.post(reverse("complaints:satisfaction", args=[bad]), {"score": "5"})
+        assert response.status_code == 400 and "not valid" in response.content.decode()
+    assert not SatisfactionResponse.objects.exists()
+
+
+def test_an_expired_link_says_so(client, settings):
+    complaint = _auto_closed()
+    url = _url(complaint)
+    with time_machine.travel(timezone_now_plus(settings.REDRESS_SATISFACTION_LINK_DAYS + 1)):
+        response = client.post(url, {"score": "5"})
+    assert response.status_code == 400 and "expired" in response.content.decode()
+    assert not SatisfactionResponse.objects.exists()
+
+
+def timezone_now_plus(days: int) -> datetime:
+    from django.utils import timezone
+
+    return timezone.now() + timedelta(days=days)
+
+
+def test_a_link_naming_another_customers_complaint_is_refused(client):
+    """A token signed for customer A's complaint but naming customer B is not a link of ours."""
+    complaint = _auto_closed()
+    other = complaint_make()
+    mixed = signing.dumps({"c": complaint.pk, "u": other.customer_id}, salt=SALT)
+    response = client.get(reverse("complaints:satisfaction", args=[mixed]))
+    assert response.status_code == 400
+
+
+def test_a_reopened_complaint_waits(client):
+    complaint = _auto_closed()
+    complaint_transition(complaint=complaint, to=Status.INVESTIGATING, actor=None, reason="Reply.")
+    response = client.post(_url(complaint), {"score": "2"})
+    assert "open again" in response.content.decode()
+    assert not SatisfactionResponse.objects.exists()
