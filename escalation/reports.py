@@ -570,6 +570,32 @@ def remedy_totals_by(
     }
 
 
+def remedy_totals_by_root_cause(
+    *, start: date, end: date, department: str | None = None
+) -> list[tuple[str, RemedyTotals]]:
+    """Return the live remedies given from `start` to `end` per root cause of their
+    complaint, over the whole period, most remedies first; complaints with no root cause
+    recorded yet come last as "Root cause not recorded" (issue 16 items 1 and 3). The same
+    rule as `remedy_totals_by` (that one query), summed across the months."""
+    per_month = remedy_totals_by(
+        start=start, end=end, key="complaint__root_cause__name", department=department
+    )
+    summed: dict[str, RemedyTotals] = {}
+    for (_, cause), r in per_month.items():
+        name = cause or ""
+        s = summed.get(name)
+        summed[name] = RemedyTotals(
+            month=start,
+            key=name,
+            count=r.count + (s.count if s else 0),
+            money_count=r.money_count + (s.money_count if s else 0),
+            amount=r.amount + (s.amount if s else Decimal("0.00")),
+            adr=r.adr + (s.adr if s else 0),
+        )
+    ordered = sorted(summed.values(), key=lambda r: (r.key == "", -r.count, r.key))
+    return [(r.key or "Root cause not recorded", r) for r in ordered]
+
+
 @dataclass(frozen=True)
 class SatisfactionRow:
     """The satisfaction answers given in one month for one department (issue 16 item 4)."""

@@ -37,6 +37,7 @@ from escalation.reports import (
     register_rows,
     register_senior_managers,
     remedy_totals_by,
+    remedy_totals_by_root_cause,
     return_default_range,
     satisfaction_figures,
 )
@@ -599,4 +600,9 @@ def _remedies_and_satisfaction(start, end, department, table) -> dict:
                 "distribution": [sum(a.distribution[i] for a in a_list) for i in range(5)],
             }
         )
-    return {"remedy_rows": remedy_rows, "satisfaction_rows": satisfaction_rows}
+    by_cause = remedy_totals_by_root_cause(start=start, end=end, department=department)
+    return {
+        "remedy_rows": remedy_rows,
+        "remedies_by_cause": by_cause,
+        "satisfaction_rows": satisfaction_rows,
+    }

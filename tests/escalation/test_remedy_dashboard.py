@@ -95,3 +95,45 @@ def test_the_dashboard_shows_the_tables(client):
     body = client.get(reverse("reports:dashboard")).content.decode()
     assert 'id="remedies"' in body and "£1,234.50" in body
     assert 'id="satisfaction"' in body
+
+
+def test_remedies_are_totalled_by_root_cause_on_the_dashboard(client):
+    """Issue 16 items 1 and 3: what the remedies cost, by why the complaints happened;
+    complaints without a root cause yet are shown apart, last; voided remedies never count."""
+    from complaints.models import RootCause
+    from complaints.services.causes import complaint_root_cause_record
+    from escalation.reports import remedy_totals_by_root_cause
+
+    agent = StaffUserFactory(role=Role.SUPPORT_AGENT)
+    manager = StaffUserFactory(role=Role.SENIOR_MANAGER)
+    cause = RootCause.objects.filter(active=True).order_by("pk").first()
+    day = datetime(2026, 11, 10, 12, 0, tzinfo=LONDON)
+    with time_machine.travel(day, tick=False):
+        caused = [complaint_make(department=Department.TECHNICAL_SUPPORT) for _ in range(2)]
+        for c in caused:
+            complaint_root_cause_record(
+                complaint=c, actor=agent, root_cause=cause, company_at_fault=True, reason="x"
+            )
+            remedy_record(
+                complaint=c, actor=agent, kind="credit", amount="10.50", approved_by=manager
+            )
+        unknown = complaint_make(department=Department.ACCOUNTS)
+        remedy_record(complaint=unknown, actor=agent, kind="apology")
+        voided = remedy_record(
+            complaint=unknown, actor=agent, kind="refund", amount="99", approved_by=manager
+        )
+        remedy_void(remedy=voided, actor=agent, reason="Recorded twice.")
+        rows = remedy_totals_by_root_cause(start=date(2026, 11, 1), end=date(2026, 11, 30))
+        assert [(label, r.count, r.money_count, r.amount) for label, r in rows] == [
+            (cause.name, 2, 2, Decimal("21.00")),
+            ("Root cause not recorded", 1, 0, Decimal("0.00")),
+        ]
+        client.force_login(manager)
+        page = client.get(
+            reverse("reports:dashboard"), {"start": "2026-11-01", "end": "2026-11-30"}
+        )
+    assert page.status_code == 200
+    html = page.content.decode()
+    table = html[html.index('id="remedies-by-cause"') :]
+    table = table[: table.index("</table>")]
+    assert cause.name in table and "£21.00" in table and "Root cause not recorded" in table
