@@ -34,7 +34,7 @@ from accounts.services import (
     email_confirm,
     portal_customer,
 )
-from complaints.domain.lifecycle import Status
+from complaints.domain.lifecycle import CLOSED_STATUSES, Status
 from complaints.domain.wording import date_words, moment_words
 from complaints.forms import form_errors_add
 from complaints.models import Complaint
@@ -364,8 +364,29 @@ def complaint_detail(request, reference: str):
             if communication_format(complaint.customer) == CommunicationFormat.LARGE_PRINT
             else set(),
             **_actions(complaint, may_act=representing is None or representing.act_on_case),
+            **_satisfaction_question(
+                complaint, may_act=representing is None or representing.act_on_case
+            ),
         },
     )
+
+
+def _satisfaction_question(complaint: Complaint, *, may_act: bool) -> dict:
+    """A closed complaint asks the one optional question on its page too (issue 16 item 4),
+    through the same signed link as the closing notice, until it is answered; then it
+    thanks. Nothing is asked (and no query made) while the complaint is open."""
+    from complaints.services.satisfaction import satisfaction_of, satisfaction_token
+
+    if Status(complaint.status) not in CLOSED_STATUSES:
+        return {}
+    answer = satisfaction_of(complaint)
+    if answer is not None:
+        return {"satisfaction_answer": answer}
+    if not may_act:
+        return {}
+    return {
+        "satisfaction_url": reverse("complaints:satisfaction", args=[satisfaction_token(complaint)])
+    }
 
 
 @login_required

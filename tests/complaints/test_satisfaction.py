@@ -21,10 +21,10 @@ LONDON = ZoneInfo("Europe/London")
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
 
 
-def _auto_closed():
+def _auto_closed(**customer_fields):
     """A complaint responded to and closed as deemed resolved by the job (COP-10)."""
     with time_machine.travel(MONDAY, tick=False):
-        complaint = complaint_make()
+        complaint = complaint_make(**customer_fields)
     with time_machine.travel(MONDAY + timedelta(hours=2), tick=False):
         complaint_respond(
             complaint=complaint, actor=None, findings="Firmware.", fault_found=True,
@@ -117,3 +117,24 @@ def test_a_reopened_complaint_waits(client):
     response = client.post(_url(complaint), {"score": "2"})
     assert "open again" in response.content.decode()
     assert not SatisfactionResponse.objects.exists()
+
+
+def test_the_customers_own_page_asks_the_question_once_closed_and_thanks_after(client):
+    """On the portal too (issue 16 item 4): a closed complaint's page offers the same signed
+    question until it is answered, then thanks; an open complaint's page asks nothing."""
+    complaint = _auto_closed(confirmed=True)
+    client.force_login(complaint.customer.user)
+    detail = reverse("complaints:complaint-detail", args=[complaint.reference])
+    page = client.get(detail).content.decode()
+    assert "How did we do?" in page
+    link = page.split('href="/satisfaction/')[1].split('"')[0]
+    answered = client.post(f"/satisfaction/{link}", {"score": "5"})
+    assert "Thank you" in answered.content.decode()
+    assert SatisfactionResponse.objects.get(complaint=complaint).score == 5
+    page = client.get(detail).content.decode()
+    assert "How did we do?" not in page and "5 out of 5" in page
+
+    with time_machine.travel(MONDAY, tick=False):
+        still_open = complaint_make(customer=complaint.customer)
+    page = client.get(reverse("complaints:complaint-detail", args=[still_open.reference]))
+    assert "How did we do?" not in page.content.decode()
