@@ -34,6 +34,7 @@ from accounts.representatives import (
     scope_words,
 )
 from complaints.admin_base import CappedCountPaginator
+from complaints.fields import MomentField
 from complaints.models import Complaint
 
 
@@ -95,13 +96,13 @@ class RepresentativeForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    starts_at = forms.DateTimeField(
+    starts_at = MomentField(
         label="From (optional)",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="Empty for now.",
     )
-    ends_at = forms.DateTimeField(
+    ends_at = MomentField(
         label="Until (optional)",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),

@@ -24,6 +24,7 @@ from accounts.sar import (
     sar_response_prepare,
     sar_warn_date,
 )
+from complaints.fields import MomentField
 
 SAR = SubjectAccessRequest
 STAFF_CHANNELS = [c for c in SAR.Channel.choices if c[0] != SAR.Channel.PORTAL]
@@ -33,7 +34,7 @@ class SarLogForm(forms.ModelForm):
     """Log a request that came by letter, email or telephone."""
 
     channel = forms.ChoiceField(label="Received by", choices=STAFF_CHANNELS)
-    received_at = forms.DateTimeField(
+    received_at = MomentField(
         label="Received",
         initial=timezone.now,
         help_text="When it reached us: the one-month clock counts from this day.",

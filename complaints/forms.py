@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import ContactMethod
+from complaints.fields import MomentField
 from complaints.models import (
     Category,
     Channel,
@@ -29,7 +30,7 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 
 
 def _when(label: str, *, required: bool = True, help_text: str = "") -> forms.DateTimeField:
-    return forms.DateTimeField(
+    return MomentField(
         label=label,
         required=required,
         widget=DATETIME_INPUT,
@@ -372,9 +373,7 @@ class RemedyForm(forms.Form):
         required=False,
         help_text="The manager who approved a payment (their email address in the API).",
     )
-    given_at = forms.DateTimeField(
-        label="Given at", required=False, help_text="Leave empty for now."
-    )
+    given_at = MomentField(label="Given at", required=False, help_text="Leave empty for now.")
     note = forms.CharField(label="Note", widget=forms.Textarea, required=False)
 
 

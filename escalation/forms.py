@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from complaints.fields import MomentField
 from complaints.forms import DATETIME_FORMATS, DATETIME_INPUT, TEXT_LIMIT
 from escalation.models import AdrReferral
 
@@ -54,7 +55,7 @@ class DeadlockForm(forms.Form):
 
 
 class ReferralForm(forms.Form):
-    referred_at = forms.DateTimeField(
+    referred_at = MomentField(
         label="Referred to the scheme on", widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
     )
     scheme_reference = forms.CharField(label="Scheme's case reference", required=False)
@@ -65,7 +66,7 @@ class DecisionForm(forms.Form):
         label="The scheme's decision",
         choices=[c for c in AdrReferral.Decision.choices if c[0] != AdrReferral.Decision.PENDING],
     )
-    decided_at = forms.DateTimeField(
+    decided_at = MomentField(
         label="Decision date", widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
     )
     customer_accepted = forms.NullBooleanField(
@@ -80,7 +81,7 @@ class DecisionForm(forms.Form):
         max_length=TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    remedy_due_at = forms.DateTimeField(
+    remedy_due_at = MomentField(
         label="Remedy due by",
         required=False,
         widget=DATETIME_INPUT,

@@ -27,3 +27,9 @@ WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
 # Each test process keeps its own cache (rate limits), so tests side by side never share
 # counts; a test that needs the shared cache says so.
 CACHES = {"default": env.cache_url("REDRESS_TEST_CACHE_URL", default="locmemcache://redress-tests")}
+
+# The tests move the clock to fixed dates (late 2026 and 2027) and back to the real one. A
+# session saved on a moved date must not end because the real date has since passed its
+# two weeks: a test's result may never depend on the day it runs. (Production keeps
+# Django's two weeks; nothing in the suite tests the session's age.)
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 365 * 20

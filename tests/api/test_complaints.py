@@ -130,6 +130,34 @@ def test_a_complaint_made_by_email_elsewhere_is_logged_with_when_it_was_made(sup
     assert complaint.response_due_at == datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
 
 
+def test_a_time_with_an_offset_is_the_moment_it_names_and_an_impossible_offset_is_refused(
+    support, frozen
+):
+    """ISO 8601 offsets are kept as the moment they name; one no time zone has (schemathesis
+    sent +21:25, which PostgreSQL cannot store) is a 400 naming the field, not a 500."""
+    email = {
+        "channel": "email",
+        "name": "Cara Mail",
+        "email": "cara@example.com",
+        "department": "technical_support",
+        "subject": "Slow broadband",
+        "description": "Speeds under 2 Mbps.",
+    }
+    bad = support.post(
+        "/api/v1/complaints/", {**email, "first_made_at": "2026-12-01T16:00:00+21:25"},
+        format="json",
+    )  # fmt: skip
+    assert "offset" in " ".join(problem(bad, 400)["errors"]["first_made_at"])
+    assert not Complaint.objects.exists()
+    good = support.post(
+        "/api/v1/complaints/", {**email, "first_made_at": "2026-12-01T21:30:00+05:30"},
+        format="json",
+    )  # fmt: skip
+    assert good.status_code == 201, good.content
+    complaint = Complaint.objects.get(reference=good.json()["reference"])
+    assert complaint.first_made_at == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     "change, field, words",
     [

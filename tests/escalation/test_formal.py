@@ -134,6 +134,7 @@ def test_the_whole_journey(people):
     assert "Monday 23 August 2027 at 10am" in deadlock
 
     # The review cannot start again: the customer's next step is the ombudsman.
+    portal.force_login(customer.user)  # sessions last two weeks; back at today's date
     escalate = reverse("complaints:complaint-escalate", args=[complaint.reference])
     assert (
         "I am still not satisfied"

@@ -67,6 +67,8 @@ def test_hostile_text_is_escaped_on_pages_in_emails_and_in_letters():
         for pk in outbox_due_ids(now=datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)):
             outbox_deliver(message_id=pk)
 
+    # Sessions last two weeks: the one saved on 23 November has ended by today's date.
+    client.force_login(customer.user)
     page = client.get(reverse("complaints:complaint-detail", args=[complaint.reference]))
     html = page.content.decode()
     assert page.status_code == 200

@@ -41,7 +41,8 @@ def sign_in(url, email, password, *, address, at=T0):
     client = Client(REMOTE_ADDR=address)
     with time_machine.travel(at, tick=False):
         response = client.post(url, {"username": email, "password": password})
-    return response, "_auth_user_id" in client.session
+        # Read the session at the same moment: one saved on `at` has ended two weeks later.
+        return response, "_auth_user_id" in client.session
 
 
 def guess(url, email, times, *, address=ATTACKER, at=T0):
