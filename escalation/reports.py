@@ -114,8 +114,27 @@ def register_senior_managers() -> QuerySet:
 # --- The compliance dashboard ----------------------------------------------------------
 
 
+class _Rates:
+    """The shares and ADR outcomes the dashboard's rows and the return's rows both show."""
+
+    @property
+    def responded_within_2_working_days_pct(self) -> float | None:
+        """COP-12: the share of measured responses sent by the response deadline."""
+        return _pct(self.responded_within_2_working_days, self.response_measured)
+
+    @property
+    def resolved_within_10_pct(self) -> float | None:
+        """COP-14: the share of recorded resolution targets that were met."""
+        return _pct(self.resolved_within_10, self.resolution_measured)
+
+    @property
+    def adr_outcome_counts(self) -> list[tuple[str, int]]:
+        """Return (decision, count) in the order of AdrReferral.Decision."""
+        return [(d, self.adr_outcomes.get(d, 0)) for d in DECISIONS]
+
+
 @dataclass(frozen=True)
-class MonthRow:
+class MonthRow(_Rates):
     """The dashboard's figures for one London calendar month and one department.
 
     `department` is "" on a row that adds up every department. Cohort figures count the
@@ -142,21 +161,6 @@ class MonthRow:
     @property
     def department_label(self) -> str:
         return Department(self.department).label if self.department else "All departments"
-
-    @property
-    def responded_within_2_working_days_pct(self) -> float | None:
-        """COP-12: the share of measured responses sent by the response deadline."""
-        return _pct(self.responded_within_2_working_days, self.response_measured)
-
-    @property
-    def resolved_within_10_pct(self) -> float | None:
-        """COP-14: the share of recorded resolution targets that were met."""
-        return _pct(self.resolved_within_10, self.resolution_measured)
-
-    @property
-    def adr_outcome_counts(self) -> list[tuple[str, int]]:
-        """Return (decision, count) in the order of AdrReferral.Decision."""
-        return [(d, self.adr_outcomes.get(d, 0)) for d in DECISIONS]
 
 
 COUNTS: tuple[str, ...] = (
@@ -371,7 +375,7 @@ def dashboard_default_range(*, today: date) -> tuple[date, date]:
 
 
 @dataclass(frozen=True)
-class ReturnRow:
+class ReturnRow(_Rates):
     """The return's figures for one group (a department, a channel, a customer type) or,
     with `key` "", for every complaint. Whole London calendar months."""
 
@@ -394,18 +398,6 @@ class ReturnRow:
     def responded_late(self) -> int:
         """First responses sent after the deadline, or due and not sent (COP-12)."""
         return self.response_measured - self.responded_within_2_working_days
-
-    @property
-    def responded_within_2_working_days_pct(self) -> float | None:
-        return _pct(self.responded_within_2_working_days, self.response_measured)
-
-    @property
-    def resolved_within_10_pct(self) -> float | None:
-        return _pct(self.resolved_within_10, self.resolution_measured)
-
-    @property
-    def adr_outcome_counts(self) -> list[tuple[str, int]]:
-        return [(d, self.adr_outcomes.get(d, 0)) for d in DECISIONS]
 
 
 RETURN_COUNTS: tuple[str, ...] = (
