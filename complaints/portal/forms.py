@@ -97,6 +97,13 @@ class ComplaintForm(forms.Form):
         widget=forms.RadioSelect,
         initial=ContactMethod.EMAIL,
     )
+    postal_address = forms.CharField(
+        label="Postal address (if you choose post)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "street-address"}),
+        help_text="Include the postcode. We only need it to send you letters by post.",
+    )
     customer_type = forms.ChoiceField(
         label="Are you complaining as a person or as a business?",
         choices=TYPE_CHOICES,
@@ -128,6 +135,11 @@ class ComplaintForm(forms.Form):
                 "preferred_contact_method"
             ].initial = signed_in_customer.preferred_contact_method
             self.fields["customer_type"].initial = signed_in_customer.customer_type
+            if signed_in_customer.postal_address.strip():
+                # The address on file is used, as the name and email are: it changes on
+                # the account page, so what is typed here can never silently go unused.
+                self.fields["postal_address"].disabled = True
+                self.fields["postal_address"].initial = signed_in_customer.postal_address
             self.fields["employee_count"].initial = signed_in_customer.employee_count
 
     def clean_token(self):
@@ -143,6 +155,14 @@ class ComplaintForm(forms.Form):
         if data.get("preferred_contact_method") == ContactMethod.PHONE and not data.get("phone"):
             self.add_error(
                 "phone", "Enter a telephone number, or choose another way to contact you."
+            )
+        if (
+            data.get("preferred_contact_method") == ContactMethod.POST
+            and not (data.get("postal_address") or "").strip()
+        ):
+            self.add_error(
+                "postal_address",
+                "Enter your postal address, or choose another way to contact you.",
             )
         return data
 

@@ -115,6 +115,7 @@ def complain(request):
                     customer_type=data["customer_type"],
                     employee_count=data["employee_count"],
                     files=data["files"],
+                    postal_address=data["postal_address"],
                 )
                 if created and customer is None:
                     user = request.user if request.user.is_authenticated else None

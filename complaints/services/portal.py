@@ -103,6 +103,7 @@ def portal_complaint_file(
     customer_type: str,
     employee_count: int | None,
     files=(),
+    postal_address: str = "",
 ) -> tuple[Complaint, bool]:
     """File a complaint from the portal; return it and whether this call created it.
 
@@ -136,7 +137,7 @@ def portal_complaint_file(
     if customer is None:
         customer = Customer(name=name.strip(), email=email)
     # Fill in what the record lacks; never overwrite what the customer or staff recorded.
-    fills = [("phone", phone.strip())]
+    fills = [("phone", phone.strip()), ("postal_address", postal_address.strip())]
     if stated and not to_match:
         fills.append(("account_reference", stated))
     for field, value in fills:

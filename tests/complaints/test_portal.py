@@ -17,8 +17,10 @@ from complaints.models import (
     Attachment,
     CaseNote,
     Complaint,
+    DeliveryChannel,
     Notice,
     NoticeKind,
+    OutboxMessage,
     PortalSubmission,
     StaffAlert,
 )
@@ -169,6 +171,62 @@ def test_a_signed_in_customer_files_under_their_own_record(django_capture_on_com
     assert not any(m.subject == "Confirm your email address" for m in mail.outbox)
     sent = client.get(response["Location"]).content.decode()
     assert reverse("complaints:complaint-detail", args=[complaint.reference]) in sent
+
+
+def test_choosing_post_asks_for_the_postal_address_and_keeps_what_was_typed(client):
+    """A complaint answered by post needs somewhere to post it (COP-05 acknowledgement)."""
+    response = client.post(
+        reverse("complaints:complain"), form_data(preferred_contact_method="post")
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and 'href="#id_postal_address"' in body
+    assert "Enter your postal address, or choose another way to contact you." in body
+    assert "Broadband drops every evening" in body
+    assert not Complaint.objects.exists() and not Customer.objects.exists()
+
+
+def test_the_postal_address_given_on_the_form_is_where_the_letters_go(
+    client, django_capture_on_commit_callbacks
+):
+    address = "12 Mill Road\nKeynsham\nBS31 1AA"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("complaints:complain"),
+            form_data(preferred_contact_method="post", postal_address=address),
+        )
+    complaint = Complaint.objects.get()
+    assert complaint.customer.postal_address == address
+    delivery = OutboxMessage.objects.get(notice__complaint=complaint)
+    assert delivery.channel == DeliveryChannel.POST
+    assert delivery.recipient == f"Priya Patel\n{address}"
+
+
+def test_a_signed_in_customer_posts_to_the_address_on_file_not_one_typed_over_it():
+    """The address on file changes on the account page only, like the name and email."""
+    customer = CustomerFactory(
+        confirmed=True, email="sam@example.com", postal_address="1 High St\nBath BA1 1AA"
+    )
+    client = signed_in(customer)
+    form = client.get(reverse("complaints:complain")).content.decode()
+    assert "1 High St" in form and re.search(
+        r'<textarea[^>]*name="postal_address"[^>]*disabled', form
+    )
+    client.post(
+        reverse("complaints:complain"),
+        form_data(preferred_contact_method="post", postal_address="Somewhere else"),
+    )
+    customer.refresh_from_db()
+    assert Complaint.objects.get().customer == customer
+    assert customer.postal_address == "1 High St\nBath BA1 1AA"
+
+    # Without one on file, what they type is recorded.
+    other = CustomerFactory(confirmed=True, email="kim@example.com", postal_address="")
+    signed_in(other).post(
+        reverse("complaints:complain"),
+        form_data(token="f" * 32, preferred_contact_method="post", postal_address="2 Low St\nBath"),
+    )
+    other.refresh_from_db()
+    assert other.postal_address == "2 Low St\nBath"
 
 
 # --- Following a complaint -----------------------------------------------------------------------
@@ -425,6 +483,26 @@ def test_customers_change_their_contact_details_and_preferred_method():
     assert (customer.name, customer.preferred_contact_method, customer.employee_count) == (
         "New Name", "post", 9,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "field", "message"),
+    [
+        ("post", "postal_address", "Enter your postal address"),
+        ("phone", "phone", "Enter a telephone"),
+    ],
+)
+def test_a_contact_method_we_could_not_use_is_refused_and_nothing_changes(method, field, message):
+    customer = CustomerFactory(confirmed=True, name="Old Name", phone="", postal_address="")
+    response = signed_in(customer).post(
+        reverse("accounts:details"),
+        {"name": "New Name", "phone": "", "postal_address": "",
+         "preferred_contact_method": method, "customer_type": "consumer"},
+    )  # fmt: skip
+    body = response.content.decode()
+    assert response.status_code == 200 and f'href="#id_{field}"' in body and message in body
+    customer.refresh_from_db()
+    assert (customer.name, customer.preferred_contact_method) == ("Old Name", "email")
 
 
 def test_password_reset_by_email(client):
