@@ -111,7 +111,7 @@ class CustomerAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "needs_block", "representatives_block", "subject_access")
     fieldsets = (
         (None, {"fields": ("name", "account_reference", "user", "created_at")}),
-        (_("Needs (staff only, issue 15)"), {"fields": ("needs_block",)}),
+        (_("Needs (staff only)"), {"fields": ("needs_block",)}),
         (
             _("Representatives: someone acting for the customer"),
             {"fields": ("representatives_block",)},

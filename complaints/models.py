@@ -156,7 +156,7 @@ class Complaint(models.Model):
         blank=True,
         editable=False,
         help_text=_(
-            "From the customer's recorded needs (issue 15): longer than the Code's, never "
+            "From the customer's recorded needs: longer than the Code's, never "
             "shorter (COP-13). Empty for the Code's interval."
         ),
     )
@@ -989,7 +989,7 @@ class OutboxMessage(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text=_("Empty for the customer's own copy (issue 15 item 4)."),
+        help_text=_("Empty for the customer's own copy."),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
@@ -1046,7 +1046,7 @@ class StaffAlert(models.Model):
             ("formal_unappointed", _("Formal complaint needs a senior manager (COP-15)")),
             ("adr_remedy", _("ADR remedy overdue (COP-18)")),
             ("webhook_disabled", _("Webhook subscription disabled after failures")),
-            ("recurring_problem", _("Recurring problem (issue 16)")),
+            ("recurring_problem", _("Recurring problem")),
         ],
     )
     deadline_at = models.DateTimeField(_("for the deadline"))

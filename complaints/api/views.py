@@ -542,7 +542,7 @@ class AttachmentDownload(ApiView):
                 str,
                 enum=["large"],
                 description="large: a large-print copy of a letter we sent (16pt and up), "
-                "for a customer who needs one (issue 15). 404 for other files.",
+                "for a customer who needs one. 404 for other files.",
             )
         ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS},
@@ -668,7 +668,7 @@ class RemedySerializer(serializers.Serializer):
 
 @extend_schema(tags=["complaint actions"])
 class ComplaintRemedies(ApiView):
-    """The remedies given on a complaint (issue 16), voided ones too, oldest first."""
+    """The remedies given on a complaint, voided ones too, oldest first."""
 
     @extend_schema(responses={200: RemedySerializer(many=True), **ERRORS})
     def get(self, request, reference: str):
