@@ -95,6 +95,24 @@ class TimelineEntry:
     attachment_id: int | None = None
 
 
+def _correspondence_from(complaint, c) -> str:
+    """ "From the customer", or who wrote it when a representative did (GC C5).
+
+    A message the customer's own login sent, or staff typed in from a call or letter, is
+    the customer's; one sent through a representative's own portal login is theirs, and
+    the customer, staff and an ombudsman reading the case must be able to tell.
+    """
+    user = c.recorded_by
+    if (
+        c.direction != "in"
+        or user is None
+        or user.is_staff
+        or user.pk == complaint.customer.user_id
+    ):
+        return c.get_direction_display()
+    return f"From {user.name or user.email}, acting for the customer"
+
+
 def complaint_timeline(complaint, *, customer_view: bool = False) -> list[TimelineEntry]:
     """Return the case's correspondence, notes, third-party mail, files, notices and history.
 
@@ -110,7 +128,7 @@ def complaint_timeline(complaint, *, customer_view: bool = False) -> list[Timeli
                 c.at,
                 "correspondence",
                 str(c.recorded_by or ("customer" if c.direction == "in" else "system")),
-                f"{c.get_direction_display()} ({c.get_channel_display().lower()})"
+                f"{_correspondence_from(complaint, c)} ({c.get_channel_display().lower()})"
                 + (f": {c.subject}" if c.subject else ""),
                 c.body,
                 c.customer_visible,

@@ -32,6 +32,7 @@ from accounts.representatives import (
 )
 from accounts.retention import customer_anonymise, customer_data_export
 from complaints.models import CaseEvent
+from complaints.selectors import complaint_timeline
 from tests.accounts.factories import CustomerFactory, StaffUserFactory
 from tests.complaints.factories import complaint_make
 
@@ -233,6 +234,28 @@ def test_the_portal_shows_a_representative_only_the_cases_they_are_authorised_on
             client.get(reverse("complaints:complaint-detail", args=[covered.reference])).status_code
             == 404
         )
+
+
+def test_a_representatives_reply_says_who_wrote_it_wherever_the_case_is_read():
+    """The customer, staff and an ombudsman can tell the representative's words from theirs."""
+    customer = CustomerFactory(confirmed=True, name="Edith Jones")
+    complaint = complaint_make(customer=customer)
+    login = CustomerFactory(confirmed=True, name="Robin Carer").user
+    login.name = "Robin Carer"
+    login.save()
+    _record(customer, user=login, name="Robin Carer", relationship="carer")
+    rep, own = Client(), Client()
+    rep.force_login(login)
+    own.force_login(customer.user)
+    reply = reverse("complaints:complaint-reply", args=[complaint.reference])
+    rep.post(reply, {"body": "Writing as Edith's carer."})
+    own.post(reply, {"body": "Writing myself."})
+    page = own.get(reverse("complaints:complaint-detail", args=[complaint.reference]))
+    text = page.content.decode()
+    assert "From Robin Carer, acting for the customer (portal)" in text
+    assert text.count("From the customer (portal)") == 1
+    desk = [e.title for e in complaint_timeline(complaint) if e.kind == "correspondence"]
+    assert "From Robin Carer, acting for the customer (portal)" in desk
 
 
 def test_a_representative_who_may_only_read_is_offered_no_actions():
