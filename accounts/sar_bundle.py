@@ -21,7 +21,7 @@ import zipfile
 
 from django.utils import timezone
 
-from accounts.models import Customer, SubjectAccessRequest
+from accounts.models import ContactMethod, Customer, CustomerType, SubjectAccessRequest
 from accounts.retention import customer_data_export
 from complaints.models import Attachment
 
@@ -63,6 +63,18 @@ def requests_section(customer: Customer) -> list[dict]:
     ]
 
 
+# The summary is read by the customer: the JSON keeps the codes, the text says them in words.
+_WORDS = {
+    "preferred_contact_method": dict(ContactMethod.choices),
+    "customer_type": dict(CustomerType.choices),
+}
+_DIRECTION = {"in": "from you", "out": "from us"}
+
+
+def _in_words(key: str, value) -> str:
+    return str(_WORDS.get(key, {}).get(value, value))
+
+
 def _summary(data: dict, files: list[dict]) -> str:
     """Return the export in plain words, for someone who does not read JSON."""
     profile = data["profile"]
@@ -76,7 +88,7 @@ def _summary(data: dict, files: list[dict]) -> str:
         "Your details",
         "------------",
         *(
-            f"{k.replace('_', ' ').capitalize()}: {v}"
+            f"{k.replace('_', ' ').capitalize()}: {_in_words(k, v)}"
             for k, v in profile.items()
             if v not in (None, "")
         ),  # fmt: skip
@@ -95,7 +107,8 @@ def _summary(data: dict, files: list[dict]) -> str:
             f"{len(c['notices'])}; internal notes: {len(c['internal']['case_notes'])}.",
         ]
         for m in c["correspondence"]:
-            lines.append(f"  - {str(m['at'])[:16]} {m['direction']} ({m['channel']}): {m['body']}")
+            way = _DIRECTION.get(m["direction"], m["direction"])
+            lines.append(f"  - {str(m['at'])[:16]} {way} ({m['channel']}): {m['body']}")
     lines += ["", "Your requests for your data", "---------------------------"]
     for r in data["subject_access_requests"]:
         lines.append(f"{r['reference']}: received {r['received_at'][:10]}, {r['state'].lower()}.")

@@ -317,6 +317,9 @@ def test_the_response_holds_every_complaint_letter_and_file_and_nothing_of_other
     assert data["needs"] is None
     summary = archive.read("summary.txt").decode()
     assert first.reference in summary and "Wrong bill" in summary
+    # In words for the customer; the codes stay in data.json for other services.
+    assert f"Preferred contact method: {customer.get_preferred_contact_method_display()}" in summary
+    assert data["profile"]["preferred_contact_method"] == customer.preferred_contact_method
     everything = b"".join(archive.read(n) for n in names)
     assert theirs.reference.encode() not in everything and b"OTHER" not in everything
     assert other.email.encode() not in everything
