@@ -371,7 +371,7 @@ class RemedyForm(forms.Form):
         queryset=remedy_approvers(),
         to_field_name="email",
         required=False,
-        help_text="The manager who approved a payment (their email address in the API).",
+        help_text="Needed for a credit, goodwill payment, refund or compensation.",
     )
     given_at = MomentField(label="Given at", required=False, help_text="Leave empty for now.")
     note = forms.CharField(label="Note", widget=forms.Textarea, required=False)

@@ -875,6 +875,7 @@ class NoticeKind(models.TextChoices):
     ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement (COP-05)")
     RESPONSE = "response", _("Our response (COP-09)")
     AUTO_CLOSED = "auto_closed", _("Complaint closed: how to reopen or escalate (COP-10)")
+    CLOSED = "closed", _("Complaint closed as resolved or withdrawn: how to reopen or escalate")
     ADR_LETTER = "adr_letter", _("Your right to ADR (COP-16)")
     OSC_WARNING = "osc_warning", _("Ombudsman referral deadline approaching (COP-18)")
     PROGRESS_UPDATE = "progress_update", _("Progress update (COP-13)")

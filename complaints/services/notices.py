@@ -36,6 +36,7 @@ SUBJECTS = {
     NoticeKind.RESPONSE: "Our response to your complaint {ref}",
     NoticeKind.PROGRESS_UPDATE: "Your complaint {ref}: progress update",
     NoticeKind.AUTO_CLOSED: "Your complaint {ref} has been closed",
+    NoticeKind.CLOSED: "Your complaint {ref} has been closed",
     NoticeKind.ADR_LETTER: "Your complaint {ref}: your right to an independent review (ADR)",
     NoticeKind.OSC_WARNING: "Your complaint {ref}: four weeks left to refer it to the ombudsman",
     NoticeKind.FORMAL_OPENED: "Your complaint {ref} is now a formal complaint",

@@ -28,7 +28,9 @@ SCORES = {
     5: "5 – very satisfied",
 }
 # The notices that close a complaint, and so carry the question (exactly once each).
-CLOSING_NOTICES: frozenset[str] = frozenset({NoticeKind.AUTO_CLOSED, NoticeKind.FINAL_PROPOSITION})
+CLOSING_NOTICES: frozenset[str] = frozenset(
+    {NoticeKind.AUTO_CLOSED, NoticeKind.CLOSED, NoticeKind.FINAL_PROPOSITION}
+)
 
 
 class SatisfactionLinkInvalid(Exception):

@@ -16,7 +16,7 @@ from complaints.domain.lifecycle import (
     check_transition,
     is_reopen,
 )
-from complaints.models import CaseEvent, ClosureReason, Complaint
+from complaints.models import CaseEvent, ClosureReason, Complaint, NoticeKind
 from complaints.signals import complaint_status_changed
 
 
@@ -167,10 +167,23 @@ def complaint_close(*, complaint: Complaint, actor, closure_reason: str, reason:
     locked = Complaint.objects.select_for_update(of=("self",)).get(pk=complaint.pk)
     complaint_close_check(locked)
     label = ClosureReason(closure_reason).label
-    return complaint_transition(
+    closed = complaint_transition(
         complaint=locked,
         to=Status.CLOSED,
         actor=actor,
         reason=(reason or "").strip() or f"Closed: {label}.",
         closure_reason=closure_reason,
     )
+    # The customer hears it is closed, how to reopen or escalate, and the one optional
+    # satisfaction question (issue 16 item 4), as after an auto-close (COP-10): once per
+    # closing, since the notice is keyed to this closing's moment.
+    from complaints.services.notices import notice_send
+
+    notice_send(
+        complaint=closed,
+        kind=NoticeKind.CLOSED,
+        deadline_at=closed.closed_at,
+        actor=actor,
+        withdrawn=closure_reason == ClosureReason.WITHDRAWN,
+    )
+    return closed

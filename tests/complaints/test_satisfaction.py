@@ -138,3 +138,51 @@ def test_the_customers_own_page_asks_the_question_once_closed_and_thanks_after(c
         still_open = complaint_make(customer=complaint.customer)
     page = client.get(reverse("complaints:complaint-detail", args=[still_open.reference]))
     assert "How did we do?" not in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        ("customer_satisfied", "Thank you for letting us know that the matter is resolved."),
+        ("withdrawn", "As you asked, we have withdrawn your complaint and closed it."),
+    ],
+)
+def test_a_staff_close_tells_the_customer_once_per_closing_and_asks_the_question(
+    reason, words, django_capture_on_commit_callbacks
+):
+    """Closed at the customer's word: the same closing letter and question as an auto-close."""
+    from accounts.roles import Role
+    from complaints.models import RootCause
+    from complaints.services.causes import complaint_root_cause_record
+    from complaints.services.portal import portal_reply
+    from complaints.services.transitions import complaint_close
+    from tests.accounts.factories import StaffUserFactory
+
+    agent = StaffUserFactory(role=Role.SUPPORT_AGENT)
+    with time_machine.travel(MONDAY, tick=False):
+        complaint = complaint_make()
+        complaint_respond(
+            complaint=complaint, actor=None, findings="Firmware.", fault_found=True,
+            remedy_done="Updated it.",
+        )  # fmt: skip
+        complaint_root_cause_record(
+            complaint=complaint, actor=agent, company_at_fault=True, reason="Firmware.",
+            root_cause=RootCause.objects.get(code="supplier_fault"),
+        )  # fmt: skip
+    with time_machine.travel(MONDAY + timedelta(days=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            complaint_close(complaint=complaint, actor=agent, closure_reason=reason, reason="")
+    closing = Notice.objects.get(complaint=complaint, kind=NoticeKind.CLOSED)
+    assert words in closing.body and closing.body.count("/satisfaction/") == 1
+    assert closing.letter is not None and closing.deliveries.count() == 1
+
+    # Reopened by a reply, then closed again: a second letter for the second closing.
+    with time_machine.travel(MONDAY + timedelta(days=2), tick=False):
+        portal_reply(complaint=complaint, user=complaint.customer.user, body="It broke again.")
+        complaint.refresh_from_db()
+        complaint_respond(
+            complaint=complaint, actor=agent, findings="Replaced it.", fault_found=True,
+            remedy_done="New router.",
+        )  # fmt: skip
+        complaint_close(complaint=complaint, actor=agent, closure_reason=reason, reason="")
+    assert Notice.objects.filter(complaint=complaint, kind=NoticeKind.CLOSED).count() == 2
