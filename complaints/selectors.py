@@ -277,6 +277,8 @@ def complaint_customer_clocks(complaint, *, now: datetime) -> list[str]:
             )
     elif complaint.responded_at:
         lines.append(f"We sent you our response on {say(complaint.responded_at)}.")
+    if status not in OPEN_STATUSES and complaint.closed_at:
+        lines.append(f"We closed it on {say(complaint.closed_at)}.")
     if complaint.resolution_awaiting_action and status == Status.RESPONDED:
         lines.append("We will tell you when we have done what we proposed.")
     if complaint.auto_close_at:

@@ -281,6 +281,8 @@ def test_a_reply_stops_auto_close_and_a_reply_after_closure_reopens():
     complaint_transition(
         complaint=complaint, to=Status.CLOSED, actor=None, reason="c", closure_reason="withdrawn"
     )
+    detail = client.get(reverse("complaints:complaint-detail", args=[complaint.reference]))
+    assert "We closed it on " in detail.content.decode()
     file = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n0000")
     client.post(url, {"body": "It broke again.", "files": [file]})
     complaint.refresh_from_db()
