@@ -37,6 +37,8 @@ from complaints.models import (
     InboundEmail,
     Notice,
     OutboxMessage,
+    Remedy,
+    SatisfactionResponse,
     ThirdPartyCorrespondence,
 )
 from escalation.models import AdrReferral, FormalCase
@@ -162,6 +164,10 @@ def customer_anonymise(
         reason=removed, further_investigation=removed, findings=removed, proposed_action=removed
     )
     AdrReferral.objects.filter(in_cases).exclude(remedy="").update(remedy=removed)
+    # The score and the remedy's kind and amount stay for the figures, as anonymous facts;
+    # what the customer wrote, and staff's notes about what was given, go.
+    SatisfactionResponse.objects.filter(in_cases).exclude(comment="").update(comment=removed)
+    Remedy.objects.filter(in_cases).exclude(note="").update(note=removed)
 
     # Attachment rows are immutable (and kept): only the stored content goes, after commit
     # so that a rollback never leaves rows pointing at files already deleted. The raw
@@ -242,8 +248,9 @@ def customer_data_export(*, customer: Customer) -> dict:
     """
     complaints = (
         Complaint.objects.filter(customer=customer)
-        .select_related("formal_case", "adr_referral")
+        .select_related("formal_case", "adr_referral", "satisfaction")
         .prefetch_related(
+            "remedies",
             "correspondence",
             Prefetch("notes", CaseNote.objects.select_related("author")),
             "third_party_correspondence",
@@ -430,6 +437,24 @@ def _complaint_export(complaint: Complaint) -> dict:
                 "remedy_completed_at": _when(adr.remedy_completed_at),
             }
             if adr
+            else None
+        ),
+        "remedies": [
+            {
+                "remedy": r.get_kind_display(),
+                "amount_gbp": str(r.amount) if r.amount is not None else None,
+                "given_at": _when(r.given_at),
+                "withdrawn_at": _when(r.voided_at),
+            }
+            for r in complaint.remedies.all()
+        ],
+        "satisfaction_answer": (
+            {
+                "score": answer.score,
+                "comment": answer.comment,
+                "answered_at": _when(answer.answered_at),
+            }
+            if (answer := getattr(complaint, "satisfaction", None))
             else None
         ),
         "internal": {

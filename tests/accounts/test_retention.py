@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +17,7 @@ from accounts.retention import (
     retention_due,
     retention_sweep,
 )
+from accounts.roles import Role
 from complaints.domain.lifecycle import Status
 from complaints.domain.wording import date_words
 from complaints.models import (
@@ -28,10 +30,14 @@ from complaints.models import (
     InboundEmail,
     Notice,
     OutboxMessage,
+    Remedy,
+    SatisfactionResponse,
     ThirdPartyCorrespondence,
 )
 from complaints.services.desk import complaint_note_add, complaint_third_party_log
+from complaints.services.remedies import remedy_record
 from complaints.services.responses import complaint_respond
+from complaints.services.satisfaction import satisfaction_record
 from complaints.services.transitions import complaint_transition
 from tests.accounts.factories import CustomerFactory, StaffUserFactory
 from tests.complaints.factories import complaint_make
@@ -115,6 +121,14 @@ def closed_complaint(*, customer, agent, at=CLOSED, full=False):
                 reason="Customer happy.",
                 closure_reason=ClosureReason.CUSTOMER_SATISFIED,
             )
+            remedy_record(
+                complaint=complaint, actor=agent, kind="goodwill", amount=Decimal("25.00"),
+                approved_by=StaffUserFactory(role=Role.SENIOR_MANAGER),
+                note="Paid to J. Smith's account at 12 Acacia Avenue.",
+            )  # fmt: skip
+            satisfaction_record(
+                complaint=complaint, score=2, comment="J. Smith here: slow.", via="portal"
+            )
         else:
             complaint_transition(
                 complaint=complaint,
@@ -169,6 +183,10 @@ def test_sweep_anonymises_a_customer_closed_six_years_and_a_day_ago(
     assert {m.recipient for m in OutboxMessage.objects.filter(notice=notice)} == {REMOVED}
     email = InboundEmail.objects.get(complaint=complaint)
     assert email.sender == email.subject == REMOVED
+    answer = SatisfactionResponse.objects.get(complaint=complaint)
+    assert (answer.score, answer.comment) == (2, REMOVED)  # the score still counts
+    remedy = Remedy.objects.get(complaint=complaint)
+    assert (remedy.amount, remedy.note) == (Decimal("25.00"), REMOVED)
 
     # The rows stay (files on a case are never deleted); the stored content is gone.
     assert complaint.attachments.count() == 2
@@ -262,6 +280,11 @@ def test_export_holds_the_customers_complaints_and_no_one_elses(agent):
     assert [n["note"] for n in internal["case_notes"]] == ["Customer is J. Smith."]
     assert [m["subject"] for m in internal["correspondence_not_shown_on_the_portal"]] == ["My line"]
     assert internal["third_party_correspondence"][0]["third_party"] == "Openreach"
+    # What was paid to them, and what they told us, are theirs too.
+    assert [(r["remedy"], r["amount_gbp"]) for r in complaint["remedies"]] == [
+        ("Goodwill payment", "25.00")
+    ]
+    assert complaint["satisfaction_answer"]["comment"] == "J. Smith here: slow."
 
 
 # --- Erasure requests --------------------------------------------------------------------
