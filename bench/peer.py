@@ -52,6 +52,8 @@ PEER_PROJECT = BENCH_DIR / "peer-project"
 PEER_DB = BENCH_DIR / "peer-helpdesk.sqlite3"
 REDRESS_DB = BENCH_DIR / "peer-redress.sqlite3"
 REQUIREMENTS = REPO / "bench" / "peer-requirements.txt"
+# Written once both desks are seeded: --keep reuses them only at the same N.
+SEED_RECORD = BENCH_DIR / "peer-seed.json"
 QUEUE_PATH = "/admin/complaints/complaint/?queue=open"
 PYTHON = "python3.11"
 
@@ -114,6 +116,14 @@ def peer_ready(total: int, *, keep: bool) -> None:
         f"Seeded {done['tickets']:,} helpdesk tickets and {done['followups']:,} follow-ups "
         f"in {done['seconds']:.1f} s"
     )
+
+
+def seed_recorded() -> int | None:
+    """How many cases each desk was last seeded with, if both seeds completed."""
+    try:
+        return json.loads(SEED_RECORD.read_text())["tickets"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 # --- Redress's side (this interpreter) ----------------------------------------------------
@@ -244,13 +254,18 @@ def main(argv: list[str] | None = None) -> None:
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     peer_venv()
-    peer_ready(args.tickets, keep=args.keep)
+    keep = args.keep and seed_recorded() == args.tickets
+    if args.keep and not keep:
+        print(f"--keep: the seeds do not hold {args.tickets:,} cases each; seeding afresh")
+    SEED_RECORD.unlink(missing_ok=True)
+    peer_ready(args.tickets, keep=keep)
     peer = peer_run("count")
 
     # Redress on SQLite as the peer, whatever DATABASE_URL says: one engine for both.
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
     os.environ["DATABASE_URL"] = f"sqlite:///{REDRESS_DB}"
-    engine, _ = pages.desk_ready(args.tickets, keep=args.keep)
+    engine, _ = pages.desk_ready(args.tickets, keep=keep)
+    SEED_RECORD.write_text(json.dumps({"tickets": args.tickets}))
     ours = redress_counts()
     from django.db import connections
 
