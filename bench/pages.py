@@ -110,6 +110,39 @@ def seeded_reference(total: int) -> str | None:
     return first.reference if first else None
 
 
+def desk_ready(total: int, *, keep: bool) -> tuple[str, str]:
+    """Set Django up on DATABASE_URL, migrated and seeded with `total` complaints, the known
+    customer and the agent (reused with `keep` when already there): (engine, reference)."""
+    from bench import sweep
+
+    url = sweep.configure_environment()
+    config = sweep.database_config(url)
+    sweep.database_prepare(config, fresh=not keep)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connections
+
+    call_command("migrate", verbosity=0)
+    engine = sweep.engine_label()
+    reference = seeded_reference(total) if keep else None
+    if reference:
+        print(f"Reusing the {total:,} complaints already seeded ({engine})")
+        return engine, reference
+    if keep:
+        connections.close_all()
+        sweep.database_prepare(config, fresh=True)
+        call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    seed_complaints(total)
+    reference = seed_people(total)
+    seconds = time.perf_counter() - started
+    print(f"Seeded {total:,} complaints in {seconds:.1f} s ({engine})")
+    return engine, reference
+
+
 def complain_form(n: int) -> dict[str, str]:
     from accounts.models import ContactMethod, CustomerType
     from complaints.models import Department
@@ -313,13 +346,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def gunicorn_start(port: int, workers: int) -> subprocess.Popen:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings_bench")
-    log = open(BENCH_DIR / "gunicorn.log", "w")  # noqa: SIM115 - closed with the process
+def gunicorn_start(
+    port: int,
+    workers: int,
+    *,
+    venv: Path = REPO / ".venv",
+    app: str = "config.wsgi",
+    cwd: Path = REPO,
+    env: dict[str, str] | None = None,
+    probe: str = "/bench/ceiling/",
+    log_name: str = "gunicorn.log",
+) -> subprocess.Popen:
+    """Start `app` with `venv`'s gunicorn and wait until `probe` answers 200.
+
+    The defaults serve Redress with bench/settings_bench.py; bench/peer.py passes the peer's
+    own virtualenv, project and login page.
+    """
+    env = env or dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings_bench")
+    log_path = BENCH_DIR / log_name
+    log = open(log_path, "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
         [
-            str(REPO / ".venv" / "bin" / "gunicorn"),
-            "config.wsgi",
+            str(venv / "bin" / "gunicorn"),
+            app,
             "--bind",
             f"{HOST}:{port}",
             "--workers",
@@ -327,7 +376,7 @@ def gunicorn_start(port: int, workers: int) -> subprocess.Popen:
             "--log-level",
             "warning",
         ],
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -336,9 +385,9 @@ def gunicorn_start(port: int, workers: int) -> subprocess.Popen:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"gunicorn exited with {proc.returncode}; see {BENCH_DIR / 'gunicorn.log'}")
+            sys.exit(f"gunicorn exited with {proc.returncode}; see {log_path}")
         try:
-            if request(port, "GET", "/bench/ceiling/")[0] == 200:
+            if request(port, "GET", probe)[0] == 200:
                 return proc
         except OSError:
             time.sleep(0.2)
@@ -582,33 +631,9 @@ def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, str(REPO))
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{BENCH_DIR / 'pages.sqlite3'}")
-    from bench import sweep
-
-    url = sweep.configure_environment()
-    config = sweep.database_config(url)
-    sweep.database_prepare(config, fresh=not args.keep)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    engine, reference = desk_ready(args.complaints, keep=args.keep)
     from django.db import connections
 
-    call_command("migrate", verbosity=0)
-    engine = sweep.engine_label()
-    reference = seeded_reference(args.complaints) if args.keep else None
-    if reference:
-        print(f"Reusing the {args.complaints:,} complaints already seeded ({engine})")
-    else:
-        if args.keep:
-            connections.close_all()
-            sweep.database_prepare(config, fresh=True)
-            call_command("migrate", verbosity=0)
-        started = time.perf_counter()
-        seed_complaints(args.complaints)
-        reference = seed_people(args.complaints)
-        seconds = time.perf_counter() - started
-        print(f"Seeded {args.complaints:,} complaints in {seconds:.1f} s ({engine})")
     queries = query_counts(reference)
     variants = queue_variants()
     others = staff_pages()
