@@ -286,10 +286,16 @@ DASHBOARD_COLUMNS = (
     "Deadlock letters",
     "ADR referrals",
     *(f"ADR decision: {DECISION_HEADERS[d]}" for d in AdrReferral.Decision.values),
+    "Remedies given",
+    "Payments (credit, goodwill, refund, compensation)",
+    "Paid (GBP)",
+    "ADR remedies accepted",
+    "Satisfaction answers",
+    "Mean satisfaction (1 to 5)",
 )
 
 
-def _dashboard_line(row: MonthRow) -> list:
+def _dashboard_line(row: MonthRow, remedy: dict, satisfaction: dict) -> list:
     def pct(value):
         return "" if value is None else f"{value:.1f}"
 
@@ -310,6 +316,12 @@ def _dashboard_line(row: MonthRow) -> list:
         row.deadlocks,
         row.adr_referrals,
         *(n for _, n in row.adr_outcome_counts),
+        remedy["count"],
+        remedy["money_count"],
+        f"{remedy['amount']:.2f}",
+        remedy["adr"],
+        satisfaction["responses"],
+        "" if satisfaction["mean"] is None else f"{satisfaction['mean']:.2f}",
     ]
 
 
@@ -366,10 +378,17 @@ def dashboard(request):
         for total in totals:
             table.extend(row for row in rows if row.month == total.month)
             table.append(total)
+    extra = _remedies_and_satisfaction(start, end, department, table)
     if request.GET.get("format") == "csv":
         stamp = f"{start:%Y%m%d}-{end:%Y%m%d}"
+        lines = (
+            _dashboard_line(row, remedy, answers)
+            for row, remedy, answers in zip(
+                table, extra["remedy_rows"], extra["satisfaction_rows"], strict=True
+            )
+        )
         return _csv_response(
-            _prepend(DASHBOARD_COLUMNS, (_dashboard_line(row) for row in table)),
+            _prepend(DASHBOARD_COLUMNS, lines),
             filename=f"complaints-dashboard-{department or 'all'}-{stamp}.csv",
         )
     scope = Department(department).label if department else "all departments"
@@ -387,7 +406,7 @@ def dashboard(request):
             "open_now": dashboard_now(department=department, now=now),
             "charts": _dashboard_charts(totals, scope=scope),
             "decision_headers": [DECISION_HEADERS[d] for d in AdrReferral.Decision.values],
-            **_remedies_and_satisfaction(start, end, department, table),
+            **extra,
         },
     )
 

@@ -97,6 +97,37 @@ def test_the_dashboard_shows_the_tables(client):
     assert 'id="satisfaction"' in body
 
 
+def test_the_dashboard_csv_carries_the_remedy_and_satisfaction_columns(client):
+    import csv
+    import io
+
+    manager = StaffUserFactory(role=Role.SENIOR_MANAGER)
+    day = datetime(2026, 11, 10, 12, 0, tzinfo=LONDON)
+    with time_machine.travel(day, tick=False):
+        complaint = complaint_make(department=Department.ACCOUNTS)
+        remedy_record(
+            complaint=complaint, actor=manager, kind="refund", amount="42.50",
+            approved_by=manager,
+        )  # fmt: skip
+        remedy_record(complaint=complaint, actor=manager, kind="apology")
+        SatisfactionResponse.objects.create(complaint=complaint, score=4, via="link")
+        SatisfactionResponse.objects.create(
+            complaint=complaint_make(department=Department.ACCOUNTS), score=1, via="link"
+        )
+        client.force_login(manager)
+        response = client.get(
+            reverse("reports:dashboard"),
+            {"start": "2026-11-01", "end": "2026-11-30", "department": "accounts", "format": "csv"},
+        )
+    (header, row) = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    line = dict(zip(header, row, strict=True))
+    assert (line["Month"], line["Received"]) == ("2026-11", "2")
+    assert line["Remedies given"] == "2"
+    assert line["Payments (credit, goodwill, refund, compensation)"] == "1"
+    assert line["Paid (GBP)"] == "42.50"
+    assert (line["Satisfaction answers"], line["Mean satisfaction (1 to 5)"]) == ("2", "2.50")
+
+
 def test_remedies_are_totalled_by_root_cause_on_the_dashboard(client):
     """Issue 16 items 1 and 3: what the remedies cost, by why the complaints happened;
     complaints without a root cause yet are shown apart, last; voided remedies never count."""
