@@ -1,7 +1,8 @@
 """The monthly figures behind the compliance dashboard and the yearly return (issue 16 item 6).
 
-One rule, one place: each complaint, notice and ADR referral *contributes* counts to
-`MonthlyFigure` rows keyed by (London month, department, channel, customer type). When one of
+One rule, one place: each complaint, notice, ADR referral, remedy and satisfaction answer
+*contributes* counts to `MonthlyFigure` rows keyed by (London month, department, channel,
+customer type, category, root cause). When one of
 them is saved, its contribution before and after the change is computed with the same
 functions and the difference is added to the rows with F() increments, in the same
 transaction as the change (the model signals connected in EscalationConfig.ready(), so every
@@ -18,15 +19,22 @@ What each counter counts (COP ids in escalation.reports.dashboard_figures):
     closed for that reason, COP-10), escalated_to_formal (COP-11), adr_letters_sent (COP-16),
     deadlocks (COP-17), adr_referrals and adr_<decision> (by the referral's month, its
     decision as it stands now, COP-18), adr_remedies_completed (an accepted decision's remedy
-    carried out, by the month it was completed).
+    carried out, by the month it was completed), remedies given and not voided with their
+    payments in pence (by the month given), satisfaction answers with their scores (by the
+    month answered).
+
+A complaint's category and root cause are dimensions as they stand now: recording a root
+cause at closing moves everything the complaint counted (its cohort, its letters, referral,
+remedies and answer) to that root cause, so "by root cause" always describes the cases as
+they are understood today.
 
 The one figure that depends on the moment it is read, "first responses measured" (sent, or
 due by now), is `received` less the complaints not answered whose response is not yet due:
 those are few (their deadline is still ahead) and found by the response-deadline index.
 
-A new dimension (category, root cause) is a key column on MonthlyFigure, an entry in
-DIMENSIONS and a field in COMPLAINT_FIELDS; a new measure a counter column, an entry in
-MEASURES and a line in the contribution function that counts it.
+A new dimension is a key column on MonthlyFigure and an entry in DIMENSIONS (and in
+DIMENSION_SOURCES when the complaint's attname differs); a new measure a counter column,
+an entry in MEASURES and a line in the contribution function that counts it.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -43,7 +52,11 @@ from django.db.models import F
 from complaints.models import ClosureReason, Complaint, NoticeKind
 from escalation.models import AdrReferral, MonthlyFigure
 
-DIMENSIONS: tuple[str, ...] = ("department", "channel", "customer_type")
+DIMENSIONS: tuple[str, ...] = ("department", "channel", "customer_type", "category", "root_cause")
+# Where each dimension comes from on a complaint (its attname), when not a field of that name.
+DIMENSION_SOURCES: dict[str, str] = {"category": "category_id", "root_cause": "root_cause_id"}
+SOURCES: tuple[str, ...] = tuple(DIMENSION_SOURCES.get(d, d) for d in DIMENSIONS)
+SCORES = range(1, 6)
 DECISION_MEASURES: dict[str, str] = {d: f"adr_{d}" for d in AdrReferral.Decision.values}
 MEASURES: tuple[str, ...] = (
     "received",
@@ -59,10 +72,17 @@ MEASURES: tuple[str, ...] = (
     "adr_referrals",
     *DECISION_MEASURES.values(),
     "adr_remedies_completed",
+    "remedies",
+    "remedy_payments",
+    "remedy_pence",
+    "remedies_adr",
+    "satisfaction_answers",
+    "satisfaction_score_total",
+    *(f"satisfaction_{n}" for n in SCORES),
 )
 # The complaint's fields its contribution is computed from (attnames).
 COMPLAINT_FIELDS: tuple[str, ...] = (
-    *DIMENSIONS,
+    *SOURCES,
     "first_made_at",
     "acknowledged_at",
     "first_responded_at",
@@ -78,10 +98,12 @@ REFERRAL_FIELDS: tuple[str, ...] = (
     "customer_accepted",
     "remedy_completed_at",
 )
+REMEDY_FIELDS: tuple[str, ...] = ("kind", "amount", "given_at", "voided_at")
+SATISFACTION_FIELDS: tuple[str, ...] = ("score", "answered_at")
 NOTICE_MEASURES = {NoticeKind.ADR_LETTER: "adr_letters_sent", NoticeKind.DEADLOCK: "deadlocks"}
 CHUNK = 5000
 
-Key = tuple  # (month, department, channel, customer_type)
+Key = tuple  # (month, department, channel, customer_type, category, root_cause)
 Delta = Counter  # {(key, measure): n}
 
 
@@ -97,12 +119,21 @@ def month_of(moment: datetime) -> date:
 # --- Contributions: the one rule ------------------------------------------------------
 
 
+def dims_of(state: dict, prefix: str = "") -> tuple:
+    """The figures' key dimensions of a complaint's `state` (SOURCES -> value); no category
+    or root cause is 0."""
+    return tuple(
+        (state[prefix + source] or 0) if dim in DIMENSION_SOURCES else state[prefix + source]
+        for dim, source in zip(DIMENSIONS, SOURCES, strict=True)
+    )
+
+
 def complaint_contribution(state: dict | None) -> Delta:
     """What a complaint in `state` (COMPLAINT_FIELDS -> value) adds to the figures."""
     out: Delta = Counter()
     if not state:
         return out
-    dims = tuple(state[d] for d in DIMENSIONS)
+    dims = dims_of(state)
     cohort = (month_of(state["first_made_at"]), *dims)
     out[cohort, "received"] += 1
     if state["acknowledged_at"] is not None:
@@ -142,6 +173,36 @@ def referral_contribution(state: dict | None, dims: tuple) -> Delta:
     return out
 
 
+def remedy_contribution(state: dict | None, dims: tuple) -> Delta:
+    """A remedy counts in the month it was given, while it is not voided; a payment also
+    counts its amount in pence (issue 16 item 3). An accepted ADR remedy is a remedy too."""
+    from complaints.models import RemedyKind
+
+    out: Delta = Counter()
+    if not state or state["voided_at"] is not None:
+        return out
+    key = (month_of(state["given_at"]), *dims)
+    out[key, "remedies"] += 1
+    if state["amount"] is not None:
+        out[key, "remedy_payments"] += 1
+        out[key, "remedy_pence"] += int(Decimal(str(state["amount"])) * 100)
+    if state["kind"] == RemedyKind.ADR:
+        out[key, "remedies_adr"] += 1
+    return out
+
+
+def satisfaction_contribution(state: dict | None, dims: tuple) -> Delta:
+    """An answer counts in the month it was given: one answer, its score, and that score."""
+    out: Delta = Counter()
+    if not state:
+        return out
+    key = (month_of(state["answered_at"]), *dims)
+    out[key, "satisfaction_answers"] += 1
+    out[key, "satisfaction_score_total"] += state["score"]
+    out[key, f"satisfaction_{state['score']}"] += 1
+    return out
+
+
 def _difference(after: Delta, before: Delta) -> Delta:
     delta = Counter(after)
     delta.subtract(before)
@@ -174,23 +235,29 @@ def figures_apply(delta: Delta) -> None:
 
 
 def _loaded(instance, fields: Iterable[str], update_fields) -> dict:
-    """The values of `fields` the save will write (loaded on the instance, not deferred)."""
+    """The values of `fields` (attnames) the save will write (loaded on the instance, not
+    deferred). A foreign key's save may name the field ("category") or its attname."""
+    named = None if update_fields is None else set(update_fields)
     return {
         f: instance.__dict__[f]
         for f in fields
-        if f in instance.__dict__ and (update_fields is None or f in update_fields)
+        if f in instance.__dict__
+        and (named is None or f in named or f.removesuffix("_id") in named)
     }
 
 
-def _complaint_dims(complaint_id: int, cached: Complaint | None = None) -> tuple:
-    if cached is not None and all(d in cached.__dict__ for d in DIMENSIONS):
-        return tuple(getattr(cached, d) for d in DIMENSIONS)
-    return tuple(Complaint.objects.filter(pk=complaint_id).values_list(*DIMENSIONS).get())
+def _complaint_dims(complaint_id: int) -> tuple:
+    """The complaint's dimensions as stored, read from its row: never from an instance a
+    caller holds, which may predate a root cause or category recorded since (one query,
+    for the few rows that count against a complaint: letters, referrals, remedies, answers).
+    """
+    return dims_of(Complaint.objects.filter(pk=complaint_id).values(*SOURCES).get())
 
 
 def _attached_contribution(complaint_id: int, dims: tuple) -> Delta:
-    """What a complaint's ADR letters, deadlock letters and referral add under `dims`."""
-    from complaints.models import Notice
+    """What a complaint's ADR letters, deadlock letters, referral, remedies and satisfaction
+    answer add under `dims` (moved when the complaint's dimensions change)."""
+    from complaints.models import Notice, Remedy, SatisfactionResponse
 
     out: Delta = Counter()
     notices = Notice.objects.filter(complaint_id=complaint_id, kind__in=list(NOTICE_MEASURES))
@@ -199,6 +266,11 @@ def _attached_contribution(complaint_id: int, dims: tuple) -> Delta:
     referral = AdrReferral.objects.filter(complaint_id=complaint_id).values(*REFERRAL_FIELDS)
     for state in referral:
         out.update(referral_contribution(state, dims))
+    for state in Remedy.objects.filter(complaint_id=complaint_id).values(*REMEDY_FIELDS):
+        out.update(remedy_contribution(state, dims))
+    answers = SatisfactionResponse.objects.filter(complaint_id=complaint_id)
+    for state in answers.values(*SATISFACTION_FIELDS):
+        out.update(satisfaction_contribution(state, dims))
     return out
 
 
@@ -267,9 +339,8 @@ def complaint_after_save(sender, instance, created, raw=False, update_fields=Non
     if len(after) < len(COMPLAINT_FIELDS):  # a new row saved with fields deferred
         after = Complaint.objects.filter(pk=instance.pk).values(*COMPLAINT_FIELDS).get()
     delta = _difference(complaint_contribution(after), complaint_contribution(before or None))
-    if before and any(before[d] != after[d] for d in DIMENSIONS):
-        old = tuple(before[d] for d in DIMENSIONS)
-        new = tuple(after[d] for d in DIMENSIONS)
+    if before and dims_of(before) != dims_of(after):
+        old, new = dims_of(before), dims_of(after)
         delta.update(
             _difference(
                 _attached_contribution(instance.pk, new), _attached_contribution(instance.pk, old)
@@ -285,8 +356,7 @@ def notice_after_save(sender, instance, created, raw=False, **kwargs) -> None:
     """post_save: a new ADR letter or deadlock letter counts (notices are not changed)."""
     if raw or not created or instance.kind not in NOTICE_MEASURES:
         return
-    cached = instance._state.fields_cache.get("complaint")
-    dims = _complaint_dims(instance.complaint_id, cached)
+    dims = _complaint_dims(instance.complaint_id)
     figures_apply(notice_contribution(instance.kind, instance.created_at, dims))
 
 
@@ -319,8 +389,7 @@ def referral_after_save(sender, instance, created, raw=False, update_fields=None
     after = writing if created else {**(before or {}), **writing}
     if len(after) < len(REFERRAL_FIELDS):
         after = AdrReferral.objects.filter(pk=instance.pk).values(*REFERRAL_FIELDS).get()
-    cached = instance._state.fields_cache.get("complaint")
-    dims = _complaint_dims(instance.complaint_id, cached)
+    dims = _complaint_dims(instance.complaint_id)
     figures_apply(
         _difference(
             referral_contribution(after, dims),
@@ -328,6 +397,58 @@ def referral_after_save(sender, instance, created, raw=False, update_fields=None
         )
     )
     instance._figures_loaded = {**getattr(instance, "_figures_loaded", {}), **after}
+
+
+def remedy_snapshot(sender, instance, **kwargs) -> None:
+    instance._figures_loaded = _loaded(instance, REMEDY_FIELDS, None)
+
+
+def remedy_before_save(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+    from complaints.models import Remedy
+
+    instance._figures_before = None
+    if raw or instance._state.adding:
+        return
+    loaded = getattr(instance, "_figures_loaded", {})
+    writing = _loaded(instance, REMEDY_FIELDS, update_fields)
+    if all(f in loaded and loaded[f] == v for f, v in writing.items()):
+        instance._figures_before = "unchanged"
+        return
+    instance._figures_before = Remedy.objects.filter(pk=instance.pk).values(*REMEDY_FIELDS).first()
+
+
+def remedy_after_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    """post_save: a remedy given counts; voiding it takes it out again (same transaction)."""
+    from complaints.models import Remedy
+
+    if raw:
+        return
+    before = getattr(instance, "_figures_before", None)
+    instance._figures_before = None
+    if before == "unchanged":
+        return
+    writing = _loaded(instance, REMEDY_FIELDS, update_fields)
+    after = writing if created else {**(before or {}), **writing}
+    if len(after) < len(REMEDY_FIELDS):
+        after = Remedy.objects.filter(pk=instance.pk).values(*REMEDY_FIELDS).get()
+    dims = _complaint_dims(instance.complaint_id)
+    figures_apply(
+        _difference(
+            remedy_contribution(after, dims),
+            remedy_contribution(None if created else before, dims),
+        )
+    )
+    instance._figures_loaded = {**getattr(instance, "_figures_loaded", {}), **after}
+
+
+def satisfaction_after_save(sender, instance, created, raw=False, **kwargs) -> None:
+    """post_save: a new answer counts (an answer's score never changes; only its comment
+    may be blanked, which counts for nothing)."""
+    if raw or not created:
+        return
+    dims = _complaint_dims(instance.complaint_id)
+    state = {"score": instance.score, "answered_at": instance.answered_at}
+    figures_apply(satisfaction_contribution(state, dims))
 
 
 def customer_snapshot(sender, instance, **kwargs) -> None:
@@ -354,7 +475,7 @@ def receivers_connect() -> None:
     from django.db.models.signals import post_init, post_save, pre_save
 
     from accounts.models import Customer
-    from complaints.models import Notice
+    from complaints.models import Notice, Remedy, SatisfactionResponse
 
     uid = "escalation.figures."
     post_init.connect(complaint_snapshot, sender=Complaint, dispatch_uid=uid + "c0")
@@ -366,6 +487,10 @@ def receivers_connect() -> None:
     post_save.connect(referral_after_save, sender=AdrReferral, dispatch_uid=uid + "r2")
     post_init.connect(customer_snapshot, sender=Customer, dispatch_uid=uid + "u0")
     post_save.connect(customer_after_save, sender=Customer, dispatch_uid=uid + "u2")
+    post_init.connect(remedy_snapshot, sender=Remedy, dispatch_uid=uid + "m0")
+    pre_save.connect(remedy_before_save, sender=Remedy, dispatch_uid=uid + "m1")
+    post_save.connect(remedy_after_save, sender=Remedy, dispatch_uid=uid + "m2")
+    post_save.connect(satisfaction_after_save, sender=SatisfactionResponse, dispatch_uid=uid + "s2")
 
 
 # --- From scratch ---------------------------------------------------------------------
@@ -383,20 +508,24 @@ def _chunks(queryset, fields: tuple[str, ...]) -> Iterator[dict]:
 
 
 def figures_from_scratch() -> Delta:
-    """Count every stored complaint, notice and referral afresh with the contribution rules."""
-    from complaints.models import Notice
+    """Count every stored complaint, notice, referral, remedy and satisfaction answer afresh
+    with the contribution rules."""
+    from complaints.models import Notice, Remedy, SatisfactionResponse
 
     total: Delta = Counter()
     for row in _chunks(Complaint.objects.all(), COMPLAINT_FIELDS):
         total.update(complaint_contribution(row))
-    dims = tuple(f"complaint__{d}" for d in DIMENSIONS)
+    via = "complaint__"
+    dims = tuple(via + source for source in SOURCES)
     notices = Notice.objects.filter(kind__in=list(NOTICE_MEASURES))
     for row in _chunks(notices, ("kind", "created_at", *dims)):
-        total.update(
-            notice_contribution(row["kind"], row["created_at"], tuple(row[d] for d in dims))
-        )
+        total.update(notice_contribution(row["kind"], row["created_at"], dims_of(row, via)))
     for row in _chunks(AdrReferral.objects.all(), (*REFERRAL_FIELDS, *dims)):
-        total.update(referral_contribution(row, tuple(row[d] for d in dims)))
+        total.update(referral_contribution(row, dims_of(row, via)))
+    for row in _chunks(Remedy.objects.all(), (*REMEDY_FIELDS, *dims)):
+        total.update(remedy_contribution(row, dims_of(row, via)))
+    for row in _chunks(SatisfactionResponse.objects.all(), (*SATISFACTION_FIELDS, *dims)):
+        total.update(satisfaction_contribution(row, dims_of(row, via)))
     return Counter({k: n for k, n in total.items() if n})
 
 
@@ -449,7 +578,9 @@ def figures_rebuild() -> int:
 # Migrations that create or reshape the figures table. When `migrate` applies one, the
 # table is counted from scratch straight after, so an upgrade of a database that already
 # holds complaints never shows a dashboard of zeros (and nobody has to remember a command).
-FIGURES_MIGRATIONS = frozenset({("escalation", "0005_monthly_figures")})
+FIGURES_MIGRATIONS = frozenset(
+    {("escalation", "0005_monthly_figures"), ("escalation", "0006_figures_by_cause")}
+)
 
 
 def figures_after_migrate(sender, plan=None, verbosity=1, stdout=None, **kwargs) -> None:

@@ -141,7 +141,8 @@ class AdrReferral(models.Model):
 
 class MonthlyFigure(models.Model):
     """The compliance figures for one London calendar month and one combination of
-    department, channel and customer type (issue 16 item 6; COP-07, COP-10 to COP-18).
+    department, channel, customer type, category and root cause (issue 16 items 1, 3, 4, 6;
+    COP-07, COP-10 to COP-18).
 
     Kept up to date by escalation.figures in the same transaction as every change to a
     counted fact, rebuilt from scratch by `manage.py rebuild_figures`. Cohort counters
@@ -154,6 +155,11 @@ class MonthlyFigure(models.Model):
     department = models.CharField(_("department"), max_length=20)
     channel = models.CharField(_("channel"), max_length=10)
     customer_type = models.CharField(_("customer type"), max_length=10)
+    # The complaint's category and root cause as they stand now: the primary key of the
+    # complaints.Category or complaints.RootCause row, 0 while none is recorded (a plain
+    # number, not a foreign key, so that 0 can stand for "none" in the unique key).
+    category = models.PositiveIntegerField(_("category"), default=0)
+    root_cause = models.PositiveIntegerField(_("root cause"), default=0)
     # Cohort: complaints first made in the month.
     received = models.IntegerField(default=0)
     acknowledged = models.IntegerField(default=0)
@@ -173,16 +179,40 @@ class MonthlyFigure(models.Model):
     adr_not_upheld = models.IntegerField(default=0)
     adr_not_accepted = models.IntegerField(default=0)
     adr_remedies_completed = models.IntegerField(default=0)
+    # Remedies given in the month and not voided (issue 16 item 3), ADR remedies included.
+    remedies = models.IntegerField(default=0)
+    remedy_payments = models.IntegerField(default=0)  # credits, goodwill, refunds, compensation
+    remedy_pence = models.BigIntegerField(default=0)  # what those payments came to, in pence
+    remedies_adr = models.IntegerField(default=0)
+    # Satisfaction answers given in the month (issue 16 item 4): how many, the sum of their
+    # scores (1 to 5), and how many of each score.
+    satisfaction_answers = models.IntegerField(default=0)
+    satisfaction_score_total = models.IntegerField(default=0)
+    satisfaction_1 = models.IntegerField(default=0)
+    satisfaction_2 = models.IntegerField(default=0)
+    satisfaction_3 = models.IntegerField(default=0)
+    satisfaction_4 = models.IntegerField(default=0)
+    satisfaction_5 = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("monthly figure")
         verbose_name_plural = _("monthly figures")
         constraints = [
             models.UniqueConstraint(
-                fields=["month", "department", "channel", "customer_type"],
-                name="monthly_figure_key",
+                fields=[
+                    "month",
+                    "department",
+                    "channel",
+                    "customer_type",
+                    "category",
+                    "root_cause",
+                ],
+                name="monthly_figure_dims_key",
             )
         ]
 
     def __str__(self):
-        return f"{self.month:%Y-%m} {self.department} {self.channel} {self.customer_type}"
+        return (
+            f"{self.month:%Y-%m} {self.department} {self.channel} {self.customer_type} "
+            f"category {self.category} root cause {self.root_cause}"
+        )

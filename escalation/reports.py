@@ -27,7 +27,7 @@ from complaints.models import (
     RemedyKind,
     SatisfactionResponse,
 )
-from escalation.figures import DECISION_MEASURES, MEASURES
+from escalation.figures import DECISION_MEASURES, DIMENSION_SOURCES, MEASURES, SCORES
 from escalation.models import AdrReferral, FormalCase, MonthlyFigure
 
 # The register's ADR filter: cases whose complaint was never referred to the scheme.
@@ -307,7 +307,12 @@ def _not_yet_due(months: list[date], now: datetime, by: tuple[str, ...], **filte
     """
     # Grouped by expressions of the columns, not the columns: otherwise SQLite walks the
     # whole (department, next_due_at) index to group, instead of the few rows due ahead.
-    grouped = {f"by_{name}": Coalesce(name, Value("")) for name in by}
+    grouped = {
+        f"by_{name}": Coalesce(DIMENSION_SOURCES[name], Value(0))
+        if name in DIMENSION_SOURCES
+        else Coalesce(name, Value(""))
+        for name in by
+    }
     rows = (
         Complaint.objects.filter(
             response_due_at__gt=now, first_responded_at__isnull=True, **filters
@@ -392,7 +397,16 @@ class ReturnRow(_Rates):
     deadlocks: int = 0
     adr_referrals: int = 0
     adr_remedies_completed: int = 0
+    remedies: int = 0
+    remedy_payments: int = 0
+    remedy_pence: int = 0
+    remedies_adr: int = 0
     adr_outcomes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def remedies_paid(self) -> Decimal:
+        """What the credits, goodwill payments, refunds and compensation came to, in £."""
+        return Decimal(self.remedy_pence) / 100
 
     @property
     def responded_late(self) -> int:
@@ -412,6 +426,10 @@ RETURN_COUNTS: tuple[str, ...] = (
     "deadlocks",
     "adr_referrals",
     "adr_remedies_completed",
+    "remedies",
+    "remedy_payments",
+    "remedy_pence",
+    "remedies_adr",
 )
 
 
@@ -422,35 +440,54 @@ class ComplaintsReturn:
     first_month: date
     last_month: date
     total: ReturnRow
-    by: dict[str, list[ReturnRow]]  # "department", "channel", "customer_type" -> rows
+    by: dict[str, list[ReturnRow]]  # "department", "channel", ..., "root_cause" -> rows
 
     @property
     def last_day(self) -> date:
         return (self.last_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
-def _return_groups() -> dict[str, list[tuple[str, str]]]:
+NO_CATEGORY = "No category recorded"
+NO_ROOT_CAUSE = "Root cause not recorded"
+
+
+def _return_groups() -> dict[str, list[tuple]]:
+    """Each dimension's (key in the figures, label, key shown), in order: a category or root
+    cause by name (the retired ones too, for past months) and shown by its code, with "none
+    recorded" last."""
     from accounts.models import CustomerType
-    from complaints.models import Channel
+    from complaints.models import Category, Channel, RootCause
+
+    def codes(model, none: str) -> list[tuple[int, str, str]]:
+        found = model.objects.order_by("ordering", "name").values_list("pk", "name", "code")
+        return [*found, (0, none, "")]
 
     return {
-        "department": list(Department.choices),
-        "channel": list(Channel.choices),
-        "customer_type": list(CustomerType.choices),
+        "department": [(k, label, k) for k, label in Department.choices],
+        "channel": [(k, label, k) for k, label in Channel.choices],
+        "customer_type": [(k, label, k) for k, label in CustomerType.choices],
+        "category": codes(Category, NO_CATEGORY),
+        "root_cause": codes(RootCause, NO_ROOT_CAUSE),
     }
 
 
-def complaints_return(*, start: date, end: date, now: datetime | None = None) -> ComplaintsReturn:
+def complaints_return(
+    *, start: date, end: date, now: datetime | None = None, department: str | None = None
+) -> ComplaintsReturn:
     """Return the figures a regulator or the board asks for, for whole London months from
     `start`'s to `end`'s: volumes by department, channel and customer type; first responses
     within 2 working days (COP-12) and late; resolutions within 10 working days (COP-14);
     deemed resolved (COP-10); formal escalations (COP-11); ADR letters (COP-16); deadlock
     letters (COP-17); ADR referrals, their decisions and the accepted remedies carried out
-    (COP-18). The same definitions as the dashboard (dashboard_figures). Two queries.
+    (COP-18); remedies given and paid. Also by category and root cause (issue 16 item 1).
+    The same definitions as the dashboard (dashboard_figures). With `department`, only that
+    department's complaints. Four queries: the two code tables, the kept figures, and the
+    responses not yet due.
     """
     now = now or timezone.now()
     months = _months(start, end)
     groups = _return_groups()
+    dept = {"department": department} if department else {}
     sums: dict[tuple[str, str], dict[str, int]] = {}
 
     def add(dims: dict, figures: dict) -> None:
@@ -461,7 +498,7 @@ def complaints_return(*, start: date, end: date, now: datetime | None = None) ->
                 into[name] = into.get(name, 0) + n
 
     summed = (
-        MonthlyFigure.objects.filter(month__gte=months[0], month__lte=months[-1])
+        MonthlyFigure.objects.filter(month__gte=months[0], month__lte=months[-1], **dept)
         .values(*groups)
         .annotate(**{m: Sum(m) for m in MEASURES})
         .order_by()
@@ -471,20 +508,20 @@ def complaints_return(*, start: date, end: date, now: datetime | None = None) ->
         figures["response_measured"] = row["received"]
         figures.update({f"decision_{d}": row[m] for d, m in DECISION_MEASURES.items()})
         add(row, figures)
-    for row in _not_yet_due(months, now, tuple(groups)):
+    for row in _not_yet_due(months, now, tuple(groups), **dept):
         add(row, {"response_measured": -row["not_due"]})
 
-    def row_for(dimension: str, key: str, label: str) -> ReturnRow:
+    def row_for(dimension: str, key, label: str, shown: str) -> ReturnRow:
         figures = dict(sums.get((dimension, key), {}))
         outcomes = {d: figures.pop(f"decision_{d}", 0) for d in DECISIONS}
-        return ReturnRow(key=key, label=str(label), adr_outcomes=outcomes, **figures)
+        return ReturnRow(key=shown, label=str(label), adr_outcomes=outcomes, **figures)
 
     return ComplaintsReturn(
         first_month=months[0],
         last_month=months[-1],
-        total=row_for("", "", "All complaints"),
+        total=row_for("", "", "All complaints", ""),
         by={
-            dimension: [row_for(dimension, key, label) for key, label in choices]
+            dimension: [row_for(dimension, *choice) for choice in choices]
             for dimension, choices in groups.items()
         },
     )
@@ -633,3 +670,81 @@ def satisfaction_figures(
         for row in found
         if row["month"] is not None
     }
+
+
+# --- The same, read from the kept monthly figures (what the dashboard shows) -----------
+
+
+def _kept(start: date, end: date, department: str | None, by: tuple[str, ...]):
+    """The kept remedy and satisfaction counters summed per month (and `by`): one query."""
+    months = _months(start, end)
+    dept = {"department": department} if department else {}
+    measures = (
+        "remedies",
+        "remedy_payments",
+        "remedy_pence",
+        "remedies_adr",
+        "satisfaction_answers",
+        "satisfaction_score_total",
+        *(f"satisfaction_{n}" for n in SCORES),
+    )
+    return (
+        MonthlyFigure.objects.filter(month__gte=months[0], month__lte=months[-1], **dept)
+        .values(*by)
+        .annotate(**{m: Sum(m) for m in measures})
+        .order_by()
+    )
+
+
+def _remedy_totals(month: date, key, row: dict) -> RemedyTotals:
+    return RemedyTotals(
+        month=month,
+        key=key,
+        count=row["remedies"],
+        money_count=row["remedy_payments"],
+        amount=(Decimal(row["remedy_pence"]) / 100).quantize(Decimal("0.01")),
+        adr=row["remedies_adr"],
+    )
+
+
+def kept_remedies_and_satisfaction(
+    *, start: date, end: date, department: str | None = None
+) -> tuple[dict[tuple[date, str], RemedyTotals], dict[tuple[date, str], SatisfactionRow]]:
+    """The remedies given and satisfaction answers per London month and department, from
+    the kept figures (issue 16 items 3, 4): the same counts as `remedy_totals_by` and
+    `satisfaction_figures` (tests check they agree), at a cost that does not grow with the
+    number of remedies or answers. Whole months, as the rest of the dashboard."""
+    remedies, answers = {}, {}
+    for row in _kept(start, end, department, ("month", "department")):
+        key = (row["month"], row["department"])
+        if row["remedies"]:
+            remedies[key] = _remedy_totals(row["month"], row["department"], row)
+        if row["satisfaction_answers"]:
+            answers[key] = SatisfactionRow(
+                month=row["month"],
+                department=row["department"],
+                responses=row["satisfaction_answers"],
+                score_total=row["satisfaction_score_total"],
+                distribution=tuple(row[f"satisfaction_{n}"] for n in SCORES),
+            )
+    return remedies, answers
+
+
+def remedies_by_root_cause(figures: ComplaintsReturn) -> list[tuple[str, RemedyTotals]]:
+    """`remedy_totals_by_root_cause` from the kept figures, read off a return already
+    counted (no query): per root cause over the period, most remedies first, "Root cause
+    not recorded" last."""
+    summed = [
+        RemedyTotals(
+            month=figures.first_month,
+            key=row.label if row.key else "",
+            count=row.remedies,
+            money_count=row.remedy_payments,
+            amount=row.remedies_paid.quantize(Decimal("0.01")),
+            adr=row.remedies_adr,
+        )
+        for row in figures.by["root_cause"]
+        if row.remedies
+    ]
+    ordered = sorted(summed, key=lambda r: (r.key == "", -r.count, r.key))
+    return [(r.key or NO_ROOT_CAUSE, r) for r in ordered]

@@ -34,12 +34,11 @@ from escalation.reports import (
     dashboard_figures,
     dashboard_month_totals,
     dashboard_now,
+    kept_remedies_and_satisfaction,
     register_rows,
     register_senior_managers,
-    remedy_totals_by,
-    remedy_totals_by_root_cause,
+    remedies_by_root_cause,
     return_default_range,
-    satisfaction_figures,
 )
 
 REGISTER_PERMISSIONS = ("complaints.review_formal", "complaints.view_all_departments")
@@ -392,6 +391,7 @@ def dashboard(request):
             filename=f"complaints-dashboard-{department or 'all'}-{stamp}.csv",
         )
     scope = Department(department).label if department else "all departments"
+    by_cause = complaints_return(start=start, end=end, now=now, department=department)
     return render(
         request,
         "escalation/dashboard.html",
@@ -407,6 +407,8 @@ def dashboard(request):
             "charts": _dashboard_charts(totals, scope=scope),
             "decision_headers": [DECISION_HEADERS[d] for d in AdrReferral.Decision.values],
             **extra,
+            "remedies_by_cause": remedies_by_root_cause(by_cause),
+            "by_cause_tables": _by_cause_tables(by_cause),
         },
     )
 
@@ -459,6 +461,8 @@ RETURN_GROUPS = {
     "department": "Department",
     "channel": "Channel",
     "customer_type": "Customer type",
+    "category": "Category",
+    "root_cause": "Root cause",
 }
 
 RETURN_COLUMNS = (
@@ -479,6 +483,9 @@ RETURN_COLUMNS = (
     "ADR referrals",
     *(f"ADR decision: {DECISION_HEADERS[d]}" for d in AdrReferral.Decision.values),
     "Accepted ADR remedies carried out",
+    "Remedies given",
+    "Payments (credit, goodwill, refund, compensation)",
+    "Paid (GBP)",
 )
 
 
@@ -505,6 +512,9 @@ def _return_line(group: str, row: ReturnRow) -> list:
         row.adr_referrals,
         *(n for _, n in row.adr_outcome_counts),
         row.adr_remedies_completed,
+        row.remedies,
+        row.remedy_payments,
+        f"{row.remedies_paid:.2f}",
     ]
 
 
@@ -539,6 +549,9 @@ def return_as_data(figures: ComplaintsReturn) -> dict:
             "adr_referrals": r.adr_referrals,
             "adr_decisions": dict(r.adr_outcome_counts),
             "adr_remedies_carried_out": r.adr_remedies_completed,
+            "remedies_given": r.remedies,
+            "remedy_payments": r.remedy_payments,
+            "remedies_paid_gbp": f"{r.remedies_paid:.2f}",
         }
 
     return {
@@ -579,12 +592,23 @@ def complaints_return_page(request):
     )
 
 
+def _by_cause_tables(figures: ComplaintsReturn) -> list[tuple[str, str, list[ReturnRow]]]:
+    """The dashboard's figures by category and by root cause (issue 16 items 1 and 6), from
+    the kept figures, as the return counts them; groups with nothing received or paid in
+    the period are left out."""
+
+    def shown(rows):
+        return [r for r in rows if r.received or r.remedies or r.escalated_to_formal]
+
+    return [
+        ("By category", "by-category", shown(figures.by["category"])),
+        ("By root cause", "by-root-cause", shown(figures.by["root_cause"])),
+    ]
+
+
 def _remedies_and_satisfaction(start, end, department, table) -> dict:
     """The remedy and satisfaction tables' rows, in the figures table's order (issue 16)."""
-    remedies = remedy_totals_by(
-        start=start, end=end, key="complaint__department", department=department
-    )
-    answers = satisfaction_figures(start=start, end=end, department=department)
+    remedies, answers = kept_remedies_and_satisfaction(start=start, end=end, department=department)
     remedy_rows, satisfaction_rows = [], []
     for row in table:
         month, dept = row.month, row.department
@@ -619,9 +643,4 @@ def _remedies_and_satisfaction(start, end, department, table) -> dict:
                 "distribution": [sum(a.distribution[i] for a in a_list) for i in range(5)],
             }
         )
-    by_cause = remedy_totals_by_root_cause(start=start, end=end, department=department)
-    return {
-        "remedy_rows": remedy_rows,
-        "remedies_by_cause": by_cause,
-        "satisfaction_rows": satisfaction_rows,
-    }
+    return {"remedy_rows": remedy_rows, "satisfaction_rows": satisfaction_rows}

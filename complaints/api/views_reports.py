@@ -19,9 +19,10 @@ from escalation.views_reports import RETURN_PERMISSIONS, ReturnForm, return_as_d
 
 @extend_schema(tags=["reports"])
 class ComplaintsReturnView(ApiView):
-    """The return for whole London months: volumes by department, channel and customer
-    type, first responses within 2 working days (COP-12), resolutions within 10 (COP-14),
-    formal escalations, ADR letters, deadlocks, referrals, decisions and remedies."""
+    """The return for whole London months: volumes by department, channel, customer type,
+    category and root cause (categories and root causes by code, "" for none recorded),
+    first responses within 2 working days (COP-12), resolutions within 10 (COP-14), formal
+    escalations, ADR letters, deadlocks, referrals, decisions, remedies given and paid."""
 
     @extend_schema(
         parameters=[

@@ -192,3 +192,87 @@ def test_migrating_to_the_figures_table_counts_the_complaints_already_held(datas
     figures_after_migrate(sender=None, plan=[(migration, False)], verbosity=0)
     assert MonthlyFigure.objects.exists()
     assert_kept_equals_fresh()
+
+
+def test_a_root_cause_recorded_at_closing_moves_everything_the_complaint_counted():
+    """Issue 16 items 1, 3, 4: by root cause, a case counts as it is understood today: its
+    cohort, its letters and referral, its remedies (given before the cause was known) and
+    the customer's answer all move to the cause recorded, and a voided remedy drops out."""
+    from complaints.models import Category, RemedyKind, RootCause, SatisfactionResponse
+    from complaints.services.causes import complaint_categorise, complaint_root_cause_record
+    from complaints.services.remedies import remedy_record, remedy_void
+
+    agent = StaffUserFactory(role="support_agent")
+    manager = StaffUserFactory(role="senior_manager")
+    cause = RootCause.objects.get(code="supplier_fault")
+    category = Category.objects.get(code="fault")
+    with moment(2026, 2, 2, 9, 0):
+        complaint = complaint_make(department=TECH)
+        complaint_categorise(
+            complaint=complaint, actor=agent, category=category, product=None, reason=""
+        )
+        remedy_record(
+            complaint=complaint, actor=agent, kind=RemedyKind.CREDIT, amount="12.34",
+            approved_by=manager,
+        )  # fmt: skip
+        wrong = remedy_record(
+            complaint=complaint, actor=agent, kind=RemedyKind.REFUND, amount="99.00",
+            approved_by=manager,
+        )  # fmt: skip
+        remedy_void(remedy=wrong, actor=agent, reason="Recorded on the wrong case.")
+    february = date(2026, 2, 1)
+    in_category = {"category": category.pk}
+    assert stored(february, TECH, "received", **in_category, root_cause=0) == 1
+    assert stored(february, TECH, "remedy_pence", root_cause=0) == 1234
+    with moment(2026, 2, 5, 9, 0):
+        complaint.refresh_from_db()
+        complaint_root_cause_record(
+            complaint=complaint, actor=agent, root_cause=cause, company_at_fault=True,
+            reason="Openreach fault.",
+        )  # fmt: skip
+        SatisfactionResponse.objects.create(complaint=complaint, score=4, via="link")
+    for measure, n in (("received", 1), ("remedies", 1), ("remedy_pence", 1234)):
+        assert stored(february, TECH, measure, root_cause=0) == 0
+        assert stored(february, TECH, measure, **in_category, root_cause=cause.pk) == n
+    assert stored(february, TECH, "satisfaction_4", root_cause=cause.pk) == 1
+    assert_kept_equals_fresh()
+
+
+def test_the_kept_remedies_and_answers_equal_the_live_count():
+    """What the dashboard reads (the kept figures) equals the count over the rows."""
+    from complaints.models import Department, SatisfactionResponse
+    from complaints.services.remedies import remedy_record
+    from escalation.reports import (
+        complaints_return,
+        kept_remedies_and_satisfaction,
+        remedies_by_root_cause,
+        remedy_totals_by,
+        remedy_totals_by_root_cause,
+        satisfaction_figures,
+    )
+
+    agent = StaffUserFactory(role="support_agent")
+    manager = StaffUserFactory(role="senior_manager")
+    for day, department, amount, score in (
+        (3, TECH, "10.00", 1),
+        (4, TECH, None, 5),
+        (5, ACCOUNTS, "0.01", 3),
+    ):
+        with moment(2026, 3, day, 10, 0):
+            complaint = complaint_make(department=department)
+            remedy_record(
+                complaint=complaint, actor=agent, kind="refund" if amount else "apology",
+                amount=amount, approved_by=manager if amount else None,
+            )  # fmt: skip
+            SatisfactionResponse.objects.create(complaint=complaint, score=score, via="link")
+    span = {"start": date(2026, 1, 1), "end": date(2026, 3, 31)}
+    for department in (None, Department.TECHNICAL_SUPPORT):
+        remedies, answers = kept_remedies_and_satisfaction(**span, department=department)
+        assert remedies == remedy_totals_by(
+            **span, key="complaint__department", department=department
+        )
+        assert answers == satisfaction_figures(**span, department=department)
+        counted = complaints_return(**span, department=department)
+        assert remedies_by_root_cause(counted) == remedy_totals_by_root_cause(
+            **span, department=department
+        )

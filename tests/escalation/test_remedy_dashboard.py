@@ -168,3 +168,39 @@ def test_remedies_are_totalled_by_root_cause_on_the_dashboard(client):
     table = html[html.index('id="remedies-by-cause"') :]
     table = table[: table.index("</table>")]
     assert cause.name in table and "£21.00" in table and "Root cause not recorded" in table
+
+
+def test_the_dashboard_counts_complaints_by_category_and_root_cause(client):
+    """Issue 16 items 1 and 6: why complaints happen, beside how they were handled."""
+    from complaints.models import Category, RootCause
+    from complaints.services.causes import complaint_categorise, complaint_root_cause_record
+
+    agent = StaffUserFactory(role=Role.SUPPORT_AGENT)
+    manager = StaffUserFactory(role=Role.SENIOR_MANAGER)
+    billing = Category.objects.get(code="billing")
+    cause = RootCause.objects.get(code="system_error")
+    with time_machine.travel(datetime(2026, 11, 10, 12, 0, tzinfo=LONDON), tick=False):
+        for _ in range(3):
+            complaint = complaint_make(department=Department.ACCOUNTS)
+            complaint_categorise(
+                complaint=complaint, actor=agent, category=billing, product=None, reason=""
+            )
+        complaint_root_cause_record(
+            complaint=complaint, actor=agent, root_cause=cause, company_at_fault=True, reason="x"
+        )
+        complaint_make(department=Department.ACCOUNTS)  # not yet categorised
+        client.force_login(manager)
+        html = client.get(
+            reverse("reports:dashboard"), {"start": "2026-11-01", "end": "2026-11-30"}
+        ).content.decode()
+
+    def table(table_id):
+        part = html[html.index(f'id="{table_id}"') :]
+        return " ".join(part[: part.index("</table>")].split())
+
+    by_category = table("by-category")
+    assert '<th scope="row">Billing</th> <td class="num">3</td>' in by_category
+    assert '<th scope="row">No category recorded</th> <td class="num">1</td>' in by_category
+    by_cause = table("by-root-cause")
+    assert '<th scope="row">System error</th> <td class="num">1</td>' in by_cause
+    assert '<th scope="row">Root cause not recorded</th> <td class="num">3</td>' in by_cause

@@ -704,9 +704,10 @@ def test_dashboard_query_count_does_not_grow_with_complaints(client, params):
     _bulk(200)
     many = _queries(client, url, params)
     assert many == few
-    # Session, user and two permission queries; five grouped figure queries; the page adds
-    # one for what is open now, and two grouped queries for remedies and satisfaction
-    # (issue 16).
+    # Session, user and two permission queries; the kept figures per month and department
+    # and the responses not yet due; what is open now; the kept remedies and answers; and
+    # for the by-category and by-root-cause tables the two code tables, the kept figures
+    # by cause and their responses not yet due (issue 16).
     assert few <= 12
 
 

@@ -123,7 +123,7 @@ def test_the_csv_has_the_same_figures(client, dataset):
     assert total["% responded within 2 working days"] == "62.5"
     assert total["ADR decision: upheld"] == "1"
     groups = {row[0] for row in rows[2:]}
-    assert groups == {"Department", "Channel", "Customer type"}
+    assert groups == {"Department", "Channel", "Customer type", "Category", "Root cause"}
 
 
 @pytest.mark.parametrize("role", ["support_agent", "accounts_agent", "company_secretary"])

@@ -27,7 +27,7 @@ class Command(BaseCommand):
             differing = sorted(k for k in fresh.keys() | stored.keys() if fresh[k] != stored[k])
             for key, measure in differing[:20]:
                 self.stdout.write(
-                    f"{key[0]:%Y-%m} {' '.join(key[1:])} {measure}: "
+                    f"{key[0]:%Y-%m} {' '.join(map(str, key[1:]))} {measure}: "
                     f"stored {stored[key, measure]}, counted {fresh[key, measure]}"
                 )
             if differing:
