@@ -60,6 +60,7 @@ from complaints.services.portal import (
     portal_reply,
 )
 from complaints.services.responses import complaint_customer_next_step
+from complaints.transactions import whole_transaction
 
 CODE_TEXT = Path(settings.BASE_DIR) / "templates" / "portal" / "code-of-practice.txt"
 FILED_KEY = "portal_filed"
@@ -99,7 +100,8 @@ def complain(request):
         data = form.cleaned_data
         email = customer.email if customer else data["email"]
         try:
-            with transaction.atomic():
+            # All or nothing: a failed filing leaves nothing, so no savepoints inside.
+            with whole_transaction():
                 complaint, created = portal_complaint_file(
                     token=data["token"],
                     user=request.user,
