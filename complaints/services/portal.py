@@ -26,7 +26,7 @@ from complaints.services.intake import complaint_log
 from complaints.services.notices import notice_send
 from complaints.services.responses import complaint_customer_reply
 from complaints.services.transitions import complaint_transition
-from complaints.transactions import atomic_step
+from complaints.transactions import whole_transaction
 from complaints.uploads import upload_check
 
 
@@ -91,28 +91,37 @@ def customer_for_stated_reference(
     return customer, f"Stated account reference {stated} belongs to another customer record."
 
 
-# Claims a form token: a row, or nothing when another sending of the form has it.
+# Claims a form token for a complaint: a row, or nothing when another sending has it.
 CLAIM_SQL = (
-    "INSERT INTO complaints_portalsubmission (token, created_at) VALUES (%s, %s) "
-    "ON CONFLICT (token) DO NOTHING RETURNING id"
+    "INSERT INTO complaints_portalsubmission (token, complaint_id, created_at) "
+    "VALUES (%s, %s, %s) ON CONFLICT (token) DO NOTHING RETURNING id"
 )
 
 
-def _submission_claim(token: str) -> PortalSubmission | None:
-    """Insert the form's PortalSubmission; None when the token is already taken.
+class FormAlreadySent(Exception):
+    """An earlier sending of the same form filed the complaint: this one rolls back."""
 
-    One statement, without the savepoint a caught IntegrityError would need; the unique
-    index makes a second sender wait until the first one's transaction ends.
+
+def _submission_claim(token: str, complaint: Complaint) -> None:
+    """Record that the form `token` filed `complaint`; raise FormAlreadySent if it had.
+
+    One statement, with the complaint, instead of a claim before and an update after;
+    without the savepoint a caught IntegrityError would need. The unique index makes a
+    second sender wait until the first one's transaction ends; then the second finds the
+    token taken and its whole transaction (reference number included) rolls back.
     """
-    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, [token, now])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    submission = PortalSubmission(pk=row[0], token=token, created_at=now)
-    submission._state.adding = False
-    return submission
+        cursor.execute(CLAIM_SQL, [token, complaint.pk, timezone.now()])
+        if cursor.fetchone() is None:
+            raise FormAlreadySent(token)
+
+
+def portal_submission_complaint(token: str) -> Complaint:
+    """Return the complaint an earlier sending of the form filed (after FormAlreadySent)."""
+    submission = PortalSubmission.objects.select_related("complaint").get(token=token)
+    if submission.complaint is None:  # claimed by a filing still in progress
+        raise ValidationError("This form is already being sent. Wait a moment.")
+    return submission.complaint
 
 
 def _customer_fill(
@@ -151,8 +160,21 @@ def _customer_fill(
     )
 
 
-@atomic_step
-def portal_complaint_file(
+def portal_complaint_file(*, token: str, **fields) -> tuple[Complaint, bool]:
+    """File a complaint from the portal; return it and whether this call created it.
+
+    The form's one-time `token` makes a double-click (or a resent form) file once: the
+    second sender gets the first complaint. One transaction, all or nothing, without
+    savepoints inside (complaints.transactions); `fields` are _portal_complaint_file's.
+    """
+    try:
+        with whole_transaction():
+            return _portal_complaint_file(token=token, **fields), True
+    except FormAlreadySent:
+        return portal_submission_complaint(token), False
+
+
+def _portal_complaint_file(
     *,
     token: str,
     user,
@@ -168,11 +190,10 @@ def portal_complaint_file(
     customer_type: str,
     employee_count: int | None,
     files=(),
-) -> tuple[Complaint, bool]:
-    """File a complaint from the portal; return it and whether this call created it.
+) -> Complaint:
+    """File the complaint (in portal_complaint_file's transaction).
 
-    The form's one-time `token` makes a double-click (or a resent form) file once: the
-    second sender gets the first complaint. `customer` is the signed-in customer with a
+    `customer` is the signed-in customer with a
     confirmed email; otherwise the complaint goes to the customer with this email address
     (or a new one) and stays hidden until the address is confirmed. Attachments are
     checked first, so a bad file saves nothing.
@@ -182,13 +203,6 @@ def portal_complaint_file(
     same rows as logging, notifying and acknowledging one by one, in fewer round trips.
     """
     checked = _files_check(files)
-    submission = _submission_claim(token)
-    if submission is None:
-        submission = PortalSubmission.objects.select_for_update().get(token=token)
-        if submission.complaint_id:
-            return submission.complaint, False
-        raise ValidationError("This form is already being sent. Wait a moment.")
-
     needs, needs_of_whom = UNREAD, None
     if customer is None:
         email = email.strip().lower()
@@ -239,7 +253,7 @@ def portal_complaint_file(
             recipients=recipients,
             files=checked,
             uploader=user if getattr(user, "is_authenticated", False) else None,
-            submission=submission,
+            token=token,
         )
         complaint_transition(
             complaint=complaint,
@@ -249,7 +263,7 @@ def portal_complaint_file(
             locked=True,  # created just now, in this transaction
             alarms=alarms,
         )
-    return complaint, True
+    return complaint
 
 
 def _file(
@@ -265,7 +279,7 @@ def _file(
     recipients,
     files,
     uploader,
-    submission,
+    token: str,
 ) -> tuple[Complaint, dict]:
     """Log the complaint with its files and send its acknowledgement; return it and its alarms."""
     alarms: dict = {}
@@ -283,9 +297,8 @@ def _file(
         needs=needs,
         alarms=alarms,
     )
+    _submission_claim(token, complaint)  # before the files go to storage
     _files_save(complaint, files, actor=uploader)
-    submission.complaint = complaint
-    submission.save(update_fields=["complaint"])
     # COP-05: the customer hears at once: reference, what happens next, when we reply.
     notice_send(
         complaint=complaint,
