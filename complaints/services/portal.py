@@ -193,10 +193,9 @@ def _portal_complaint_file(
 ) -> Complaint:
     """File the complaint (in portal_complaint_file's transaction).
 
-    `customer` is the signed-in customer with a
-    confirmed email; otherwise the complaint goes to the customer with this email address
-    (or a new one) and stays hidden until the address is confirmed. Attachments are
-    checked first, so a bad file saves nothing.
+    `customer` is the signed-in customer with a confirmed email; otherwise the complaint
+    goes to the customer with this email address (or a new one) and stays hidden until the
+    address is confirmed. Attachments are checked first, so a bad file saves nothing.
 
     The history rows are written together at the end (models.HistoryBatch), and the
     customer's needs and representatives are read once (none for a new customer): the
