@@ -68,8 +68,26 @@ def needs_of(customer: Customer) -> CustomerNeeds | None:
         return None
 
 
-def agreed_update_interval(customer: Customer) -> int | None:
-    """Return the progress-update interval agreed for `customer`, or None for the Code's."""
+# "Not read yet": what callers pass when they have not read the customer's needs row.
+UNREAD = object()
+
+
+def needs_read(customer: Customer) -> CustomerNeeds | None:
+    """Read the customer's needs row now (one indexed query), or None without one.
+
+    For a caller that uses it several times in one transaction (filing a complaint):
+    the interval, format and needs below, from one read as fresh as each of theirs.
+    """
+    return CustomerNeeds.objects.filter(customer_id=customer.pk).first()
+
+
+def agreed_update_interval(customer: Customer, needs=UNREAD) -> int | None:
+    """Return the progress-update interval agreed for `customer`, or None for the Code's.
+
+    `needs` is the row as the caller just read it (needs_read), saving the query.
+    """
+    if needs is not UNREAD:
+        return needs.update_interval_working_days if needs else None
     return (
         CustomerNeeds.objects.filter(customer_id=customer.pk)
         .values_list("update_interval_working_days", flat=True)

@@ -10,16 +10,21 @@ bench/settings_bench.py, logs both in and loads each page for S seconds over C c
   my list        /my/, as the customer
   my detail      /my/<reference>/, as the customer
   complain POST  /complain/, anonymous, a fresh form token on each post
+  complain POST (signed in)  /complain/, as the customer (a session of its own for each
+                 connection), a fresh form token on each post
 
 GETs use wrk when it is installed, otherwise a Python client; the POST and the "ceiling (py)"
 row always use the Python client (threads with keep-alive http.client connections). Then each
 target runs again with one connection a worker, for latency without queueing: with C > W, a
 request mostly waits behind others, and p99 measures the queue rather than the page.
-Last, in-process: every staff queue tab (as a manager and as an agent), and the other staff
-pages that grow with every case (history, alerts, outbox, formal complaints, register).
+With --concurrent-filings N, N anonymous complaints are then posted at the same moment
+(N threads, one connection each, released together), and the status counts and p50/p99
+printed; any 5xx fails the run. Last, in-process: every staff queue tab (as a manager and
+as an agent), and the other staff pages that grow with every case (history, alerts, outbox,
+formal complaints, register).
 
   .venv/bin/python bench/pages.py [--complaints N | --million] [--seconds S] [--connections C]
-                                  [--workers W] [--keep]
+                                  [--workers W] [--keep] [--concurrent-filings N]
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_pages .venv/bin/python bench/pages.py
 
 The database is var/bench/pages.sqlite3 unless DATABASE_URL is given; its name must contain
@@ -181,6 +186,7 @@ def query_counts(reference: str) -> dict[str, int]:
         ("my list", customer, "get", "/my/", 200),
         ("my detail", customer, "get", f"/my/{reference}/", 200),
         ("complain POST", anonymous, "post", "/complain/", 302),
+        ("complain POST (signed in)", customer, "post", "/complain/", 302),
     ]
     counts = {}
     for label, client, method, path, expected in pages:
@@ -475,6 +481,50 @@ class Result:
     requests: int
 
 
+def concurrent_filings(port: int, count: int) -> tuple[dict[int, int], float, float]:
+    """Post `count` anonymous complaints at the same moment; return statuses, p50 and p99 ms.
+
+    Each thread first fetches its own form (CSRF cookie and token), then all wait at a
+    barrier and send together, one connection each: the database sees `count` filings
+    contending for the reference counter, the figures rows and the workers.
+    """
+    statuses: dict[int, int] = {}
+    latencies: list[float] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(count)
+
+    def worker(n: int) -> None:
+        jar: dict = {}
+        token = csrf(port, "/complain/", jar)
+        body = complain_form(10**8 + n) | {"csrfmiddlewaretoken": token}
+        conn = http.client.HTTPConnection(HOST, port, timeout=120)
+        barrier.wait()
+        started = time.perf_counter()
+        try:
+            status, _, _ = request(
+                port,
+                "POST",
+                "/complain/",
+                cookies={"csrftoken": jar["csrftoken"]},
+                body=body,
+                conn=conn,
+            )
+        except (OSError, http.client.HTTPException):
+            status = 0  # no answer
+        elapsed = time.perf_counter() - started
+        conn.close()
+        with lock:
+            statuses[status] = statuses.get(status, 0) + 1
+            latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses, percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -482,19 +532,27 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def py_load(label, port, path, *, seconds, connections, cookies=None, post=False) -> Result:
-    """Threads with one keep-alive connection each; a POST gets a fresh form each time."""
+def py_load(
+    label, port, path, *, seconds, connections, cookies=None, post=False, sign_in=None
+) -> Result:
+    """Threads with one keep-alive connection each; a POST gets a fresh form each time.
+
+    `sign_in` (a function returning session cookies) signs each connection in on its own,
+    so the posts of one connection share a session and no two connections do.
+    """
     latencies: list[list[float]] = [[] for _ in range(connections)]
     errors = [0] * connections
     counter = iter(range(10**9))
+    # Signed in before the clock starts: a login is not part of the page's time.
+    sessions = [sign_in() if sign_in else dict(cookies or {}) for _ in range(connections)]
     stop = time.monotonic() + seconds
 
     def worker(i: int) -> None:
         conn = http.client.HTTPConnection(HOST, port, timeout=30)
-        jar = dict(cookies or {})
+        jar = dict(sessions[i])
         token = csrf(port, path, jar) if post else None
         # Anonymous posts: each one comes from a new visitor (no session cookie).
-        sent = {"csrftoken": jar["csrftoken"]} if post else jar
+        sent = {"csrftoken": jar["csrftoken"]} if post and not sign_in else jar
         while time.monotonic() < stop:
             body = None
             if post:
@@ -618,6 +676,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, default 2")
     parser.add_argument("--million", action="store_true", help="1,000,000 complaints")
     parser.add_argument(
+        "--concurrent-filings",
+        type=int,
+        default=0,
+        metavar="N",
+        help="post N complaints at the same moment (default off); any 5xx fails the run",
+    )
+    parser.add_argument(
         "--keep",
         action="store_true",
         help="reuse the benchmark database when it already holds this many complaints",
@@ -669,16 +734,23 @@ def main(argv: list[str] | None = None) -> None:
                     connections=args.connections,
                 )
             )
-        results.append(
-            py_load(
-                "complain POST",
-                port,
-                "/complain/",
-                seconds=args.seconds,
-                connections=args.connections,
-                post=True,
+
+        def sign_in() -> dict:
+            return login(port, "/account/login/", CUSTOMER_EMAIL, "/my/")
+
+        for label, sign in (("complain POST", None), ("complain POST (signed in)", sign_in)):
+            results.append(
+                py_load(
+                    label,
+                    port,
+                    "/complain/",
+                    seconds=args.seconds,
+                    connections=args.connections,
+                    post=True,
+                    sign_in=sign,
+                )
             )
-        )
+            print(f"  {label}: {results[-1].rps:,.0f} req/s", flush=True)
         # Latency without queueing: as many connections as workers, so each request finds a
         # worker free and p99 is the page's own time, not time spent behind other requests.
         unqueued = []
@@ -695,16 +767,22 @@ def main(argv: list[str] | None = None) -> None:
                         cookies=cookies,
                     )
                 )
-            unqueued.append(
-                py_load(
-                    "complain POST",
-                    port,
-                    "/complain/",
-                    seconds=args.seconds,
-                    connections=args.workers,
-                    post=True,
+            for label, sign in (("complain POST", None), ("complain POST (signed in)", sign_in)):
+                unqueued.append(
+                    py_load(
+                        label,
+                        port,
+                        "/complain/",
+                        seconds=args.seconds,
+                        connections=args.workers,
+                        post=True,
+                        sign_in=sign,
+                    )
                 )
-            )
+        filings = None
+        if args.concurrent_filings:
+            print(f"{args.concurrent_filings} filings at once:", flush=True)
+            filings = concurrent_filings(port, args.concurrent_filings)
     finally:
         gunicorn_stop(proc)
 
@@ -722,12 +800,22 @@ def main(argv: list[str] | None = None) -> None:
             "(no waiting behind other requests):"
         )
         print(latency_table(unqueued))
+    if filings:
+        statuses, p50, p99 = filings
+        counts = ", ".join(f"{n} x {s or 'no answer'}" for s, n in sorted(statuses.items()))
+        print()
+        print(
+            f"{args.concurrent_filings} anonymous filings sent at the same moment "
+            f"(gunicorn --workers {args.workers}): {counts}; p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+        )
     print()
     print("Every staff queue in-process (django.test.Client, median of 10, 25 rows a page):")
     print(variants_table(variants))
     print()
     print("Other staff pages in-process, as a senior manager (median of 5):")
     print(staff_table(others))
+    if filings and any(s >= 500 or s == 0 for s in filings[0]):
+        sys.exit("Concurrent filings: some answered 5xx or not at all")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.db import models, transaction
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CommunicationFormat, ContactMethod
 from complaints.domain.lifecycle import Status
+from complaints.transactions import step
 
 STATUS_CHOICES = [(s.value, s.label) for s in Status]
 
@@ -508,12 +510,21 @@ class CaseEventManager(models.Manager.from_queryset(CaseEventQuerySet)):
         extra: dict | None = None,
     ) -> CaseEvent:
         """Append one history row for `complaint`, chained to the one before it."""
-        from complaints.services.history import event_hash
-
         at = at or timezone.now()
         if timezone.is_naive(at):
             at = timezone.make_aware(at)
-        with transaction.atomic():
+        fields = {
+            "kind": kind,
+            "actor": actor,
+            "reason": reason,
+            "from_status": from_status,
+            "to_status": to_status,
+            "extra": extra,
+        }
+        batch = _HISTORY_BATCH.get()
+        if batch is not None and batch.holds(complaint):
+            return batch.append(complaint, self._event_chained(batch.complaint, at=at, **fields))
+        with step():
             # One writer at a time per complaint, so two events never claim the same place
             # in the chain (the unique (complaint, seq) constraint is the backstop). The
             # chain goes on from the head stored on the complaint, not from the last row
@@ -526,21 +537,8 @@ class CaseEventManager(models.Manager.from_queryset(CaseEventQuerySet)):
                 .get()
             )
             seq = count + 1
-            event = self.model(
-                complaint=complaint,
-                seq=seq,
-                prev_hash=prev_hash,
-                kind=kind,
-                actor=actor,
-                actor_label=str(actor) if actor is not None else "system",
-                reason=reason,
-                from_status=from_status,
-                to_status=to_status,
-                at=at,
-                # Stored as JSON: hash what will be read back (string keys, lists).
-                extra=json.loads(json.dumps(extra or {})),
-            )
-            event.hash = event_hash(event)
+            complaint.history_count, complaint.history_head = count, prev_hash
+            event = self._event_chained(complaint, at=at, **fields)
             event.save(force_insert=True)
             Complaint.objects.filter(pk=complaint.pk).update(
                 history_count=seq, history_head=event.hash
@@ -551,6 +549,93 @@ class CaseEventManager(models.Manager.from_queryset(CaseEventQuerySet)):
             webhooks_enqueue_for_event(event)
         complaint.history_count, complaint.history_head = seq, event.hash
         return event
+
+    def _event_chained(self, complaint: Complaint, *, at, **fields) -> CaseEvent:
+        """Build the next event after the head held on `complaint`, with its hash."""
+        from complaints.services.history import event_hash
+
+        event = self.model(
+            complaint=complaint,
+            seq=complaint.history_count + 1,
+            prev_hash=complaint.history_head,
+            actor_label=str(fields["actor"]) if fields["actor"] is not None else "system",
+            at=at,
+            **{k: v for k, v in fields.items() if k != "extra"},
+            # Stored as JSON: hash what will be read back (string keys, lists).
+            extra=json.loads(json.dumps(fields["extra"] or {})),
+        )
+        event.hash = event_hash(event)
+        return event
+
+
+class HistoryBatch:
+    """The events of a complaint created in this transaction, written in one INSERT.
+
+    Inside `with HistoryBatch():` the first complaint created (complaint_log calls
+    history_batch_adopt just after its INSERT) is the batch's: record() for it
+    chains each event in memory (no one else can see a row not yet committed, so the head
+    held on the instance is the head) and the block's end writes them all, moves the head
+    once and queues their webhooks with one read of the subscriptions. The events, their
+    order, hashes and webhook payloads are those recorded one by one; only the round trips
+    go. The block must end inside the transaction that created the complaint.
+    """
+
+    def __init__(self):
+        self.complaint: Complaint | None = None
+        self.events: list[CaseEvent] = []
+        self.webhooks: list[list] = []
+
+    def holds(self, complaint: Complaint) -> bool:
+        return self.complaint is not None and self.complaint.pk == complaint.pk
+
+    def append(self, complaint: Complaint, event: CaseEvent) -> CaseEvent:
+        """Add `event`, chained after the batch's head, as recorded on `complaint`."""
+        from complaints.webhooks.events import webhook_plans_for_event
+
+        event.complaint = complaint
+        self.events.append(event)
+        # The payloads are those record() would queue now (the case as it is at this event).
+        self.webhooks.append(webhook_plans_for_event(event))
+        for held in {id(c): c for c in (self.complaint, complaint)}.values():
+            held.history_count, held.history_head = event.seq, event.hash
+        return event
+
+    def __enter__(self) -> HistoryBatch:
+        if not transaction.get_connection().in_atomic_block:
+            raise transaction.TransactionManagementError("A history batch needs a transaction.")
+        self._token = _HISTORY_BATCH.set(self)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        _HISTORY_BATCH.reset(self._token)
+        if exc_type is None and self.events:
+            self.write()
+
+    def write(self) -> None:
+        from complaints.webhooks.events import webhooks_write_planned
+
+        CaseEvent.objects.bulk_create(self.events)  # primary keys come back (RETURNING)
+        last = self.events[-1]
+        Complaint.objects.filter(pk=self.complaint.pk).update(
+            history_count=last.seq, history_head=last.hash
+        )
+        webhooks_write_planned(list(zip(self.events, self.webhooks, strict=True)))
+
+
+_HISTORY_BATCH: ContextVar[HistoryBatch | None] = ContextVar("history_batch", default=None)
+
+
+def history_batch_holds(complaint: Complaint) -> bool:
+    """Whether `complaint` was created in this transaction, inside a HistoryBatch."""
+    batch = _HISTORY_BATCH.get()
+    return batch is not None and batch.holds(complaint)
+
+
+def history_batch_adopt(complaint: Complaint) -> None:
+    """Give a just-inserted complaint, with no history yet, to the open batch (if any)."""
+    batch = _HISTORY_BATCH.get()
+    if batch is not None and batch.complaint is None and complaint.history_count == 0:
+        batch.complaint = complaint
 
 
 class CaseEvent(models.Model):

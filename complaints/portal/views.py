@@ -99,30 +99,30 @@ def complain(request):
         data = form.cleaned_data
         email = customer.email if customer else data["email"]
         try:
-            with transaction.atomic():
-                complaint, created = portal_complaint_file(
-                    token=data["token"],
-                    user=request.user,
-                    customer=customer,
-                    name=customer.name if customer else data["name"],
-                    email=email,
-                    phone=data["phone"],
-                    account_reference=data["account_reference"],
-                    department=data["about"],
-                    subject=data["subject"],
-                    description=data["description"],
-                    preferred_contact_method=data["preferred_contact_method"],
-                    customer_type=data["customer_type"],
-                    employee_count=data["employee_count"],
-                    files=data["files"],
-                    postal_address=data["postal_address"],
-                )
-                if created and customer is None:
-                    user = request.user if request.user.is_authenticated else None
-                    confirmation_email_send(request, email=email, user=user)
+            complaint, created = portal_complaint_file(
+                token=data["token"],
+                user=request.user,
+                customer=customer,
+                name=customer.name if customer else data["name"],
+                email=email,
+                phone=data["phone"],
+                account_reference=data["account_reference"],
+                department=data["about"],
+                subject=data["subject"],
+                description=data["description"],
+                preferred_contact_method=data["preferred_contact_method"],
+                customer_type=data["customer_type"],
+                employee_count=data["employee_count"],
+                files=data["files"],
+                postal_address=data["postal_address"],
+            )
         except ValidationError as exc:
             form_errors_add(form, exc)
         else:
+            if created and customer is None:
+                # Sent once the filing is committed (it is, here), as before.
+                user = request.user if request.user.is_authenticated else None
+                confirmation_email_send(request, email=email, user=user)
             filed = request.session.get(FILED_KEY, [])
             if complaint.pk not in filed:
                 request.session[FILED_KEY] = [*filed, complaint.pk][-10:]

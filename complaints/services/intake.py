@@ -9,20 +9,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ContactMethod, Customer
-from accounts.needs import agreed_update_interval
+from accounts.needs import UNREAD, agreed_update_interval
 from complaints.clocks import (
     alarms_sync,
     clocks_apply,
     clocks_save,
     policy_for_new_complaint,
 )
-from complaints.models import CaseEvent, Channel, Complaint, Department
+from complaints.models import CaseEvent, Channel, Complaint, Department, history_batch_adopt
 from complaints.services.references import complaint_reference_next
 from complaints.services.texts import full_text_keep, text_cut
 from complaints.signals import complaint_logged
+from complaints.transactions import atomic_step
 
 
-@transaction.atomic
+@atomic_step
 def complaint_log(
     *,
     customer: Customer,
@@ -36,6 +37,8 @@ def complaint_log(
     reason: str = "",
     stated_account_reference: str = "",
     customer_to_match: str = "",
+    needs=UNREAD,
+    alarms: dict | None = None,
 ) -> Complaint:
     """Log a new complaint with its reference, stored clocks and first history row.
 
@@ -47,6 +50,9 @@ def complaint_log(
     is the reference the complainant gave, kept as given; `customer_to_match`, when set,
     says why staff must check which customer the complaint belongs to (it is recorded in
     the first history row and puts the case on the "Customer to match" queue).
+    `needs` is the customer's needs row as the caller just read it (accounts.needs
+    .needs_read), saving a query; `alarms`, when given, is filled with the deadline alarms
+    written (kind -> DeadlineAlarm), for a caller that moves the complaint on at once.
     """
     now = timezone.now()
     first_made_at = first_made_at or now
@@ -84,7 +90,7 @@ def complaint_log(
         agreed_contact_method=contact,
         policy_key=policy.key,
         contracted_response_working_days=customer.contracted_response_working_days,
-        agreed_update_working_days=agreed_update_interval(customer),
+        agreed_update_working_days=agreed_update_interval(customer, needs),
         first_made_at=first_made_at,
         logged_at=now,
         logged_by=actor,
@@ -93,9 +99,10 @@ def complaint_log(
     )
     clocks_apply(complaint)
     complaint.save(force_insert=True)
+    history_batch_adopt(complaint)
     if whole is not None:
         full_text_keep(complaint, whole, file_name="complaint-in-full.txt", at=now, actor=actor)
-    alarms_sync(complaint, existing={})  # a new complaint has none yet
+    alarms_sync(complaint, existing={} if alarms is None else alarms)  # a new one has none
     event = CaseEvent.objects.record(
         complaint=complaint,
         kind=CaseEvent.Kind.LOGGED,

@@ -12,8 +12,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import CommunicationFormat, NeedKind
-from accounts.needs import communication_format, needs_of
-from accounts.representatives import describe, letter_recipients
+from accounts.needs import UNREAD, communication_format, needs_of
+from accounts.representatives import Recipients, describe, letter_recipients
 from complaints.domain.notices import Delivery, letter_in_large_print, notice_delivery
 from complaints.domain.wording import moment_words
 from complaints.letters import letter_pdf
@@ -27,9 +27,11 @@ from complaints.models import (
     Notice,
     NoticeKind,
     OutboxMessage,
+    history_batch_holds,
 )
 from complaints.services.satisfaction import CLOSING_NOTICES, satisfaction_link
 from complaints.signals import outbox_message_queued
+from complaints.transactions import atomic_step
 
 SUBJECTS = {
     NoticeKind.ACKNOWLEDGEMENT: "We have received your complaint {ref}",
@@ -111,15 +113,22 @@ def representative_delivery_for(rep, kind: str) -> Delivery:
     )
 
 
-def delivery_for(complaint: Complaint, kind: str) -> Delivery:
-    """Return how notice `kind` reaches the complaint's customer: agreed method and needs."""
+def delivery_for(complaint: Complaint, kind: str, needs=UNREAD) -> Delivery:
+    """Return how notice `kind` reaches the complaint's customer: agreed method and needs.
+
+    `needs` is the customer's needs row as the caller just read it (needs_read): then the
+    format comes from it too, instead of a second read.
+    """
     customer = complaint.customer
-    needs = needs_of(customer)
+    if needs is UNREAD:
+        needs, format_ = needs_of(customer), communication_format(customer)
+    else:
+        format_ = (needs.communication_format if needs else "") or CommunicationFormat.STANDARD
     kinds = (needs.kinds or []) if needs else []
     return notice_delivery(
         kind,
         complaint.agreed_contact_method,
-        communication_format=communication_format(customer),
+        communication_format=format_,
         call_dont_write=NeedKind.CALL_DONT_WRITE in kinds,
         has_email=bool(customer.email),
         has_postal_address=bool(customer.postal_address.strip()),
@@ -128,21 +137,30 @@ def delivery_for(complaint: Complaint, kind: str) -> Delivery:
     )
 
 
-@transaction.atomic
+@atomic_step
 def notice_send(
-    *, complaint: Complaint, kind: str, deadline_at: datetime, actor=None, **context
+    *,
+    complaint: Complaint,
+    kind: str,
+    deadline_at: datetime,
+    actor=None,
+    needs=UNREAD,
+    recipients: Recipients | None = None,
+    **context,
 ) -> Notice | None:
     """Write the notice `kind` about `deadline_at` and queue its deliveries, at most once.
 
     Goes by the complaint's agreed contact method (COP-04, COP-13), unless the customer's
     recorded needs ask for another format or channel, which wins (issue 15 item 2). Returns
     None when the same notice already exists (the database's unique constraint decides).
-    Delivery happens after commit, from the outbox, with retries.
+    Delivery happens after commit, from the outbox, with retries. `needs` and `recipients`
+    are what the caller already read in this transaction (needs_read, letter_recipients),
+    saving their queries.
     """
-    delivery = delivery_for(complaint, kind)
+    delivery = delivery_for(complaint, kind, needs)
     # Issue 15 item 4 (GC C5): a representative receiving letters gets each notice too,
     # and the customer is copied unless they asked for letters to the representative only.
-    recipients = letter_recipients(complaint)
+    recipients = recipients or letter_recipients(complaint)
     channels = delivery.channels if recipients.customer else ()
     rep_deliveries = []
     for rep in recipients.representatives:
@@ -159,24 +177,31 @@ def notice_send(
         # Issue 16 item 4: a closing notice asks the one optional question, once.
         context.setdefault("satisfaction_url", satisfaction_link(complaint))
     body = render_to_string(f"notices/{kind}.txt", notice_context(complaint, **context)).strip()
-    try:
-        with transaction.atomic():
-            notice = Notice.objects.create(
-                complaint=complaint,
-                kind=kind,
-                deadline_at=deadline_at,
-                contact_method=complaint.agreed_contact_method,
-                communication_format=delivery.format,
-                subject=SUBJECTS[kind].format(ref=complaint.reference),
-                body=body,
-            )
-    except IntegrityError:
-        return None
+    notice = Notice(
+        complaint=complaint,
+        kind=kind,
+        deadline_at=deadline_at,
+        contact_method=complaint.agreed_contact_method,
+        communication_format=delivery.format,
+        subject=SUBJECTS[kind].format(ref=complaint.reference),
+        body=body,
+    )
     # Every notice is also a letter: a PDF kept on the case (in large print when the
     # customer asked for it), attached to the email unless they asked for plain text,
     # posted when it goes by post, and downloadable by staff and the customer.
-    notice.letter = letter_make(notice)
-    notice.save(update_fields=["letter"])
+    if history_batch_holds(complaint):
+        # A complaint created in this transaction has no notices yet: nothing to guard,
+        # so the letter is made first and the notice written once, with it.
+        notice.letter = letter_make(notice)
+        notice.save(force_insert=True)
+    else:
+        try:
+            with transaction.atomic():
+                notice.save(force_insert=True)
+        except IntegrityError:
+            return None
+        notice.letter = letter_make(notice)
+        notice.save(update_fields=["letter"])
     messages = [
         OutboxMessage.objects.create(
             notice=notice,
@@ -249,6 +274,8 @@ def letter_reference(complaint: Complaint) -> str:
     it is a formal complaint (COP-15)."""
     from escalation.models import FormalCase
 
+    if complaint.formal_at is None and history_batch_holds(complaint):
+        return complaint.reference  # created in this transaction, never escalated
     register = (
         FormalCase.objects.filter(complaint=complaint)
         .values_list("register_reference", flat=True)

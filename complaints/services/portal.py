@@ -5,14 +5,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts.models import Customer, CustomerType
+from accounts.needs import UNREAD, needs_of, needs_read
+from accounts.representatives import Recipients
 from complaints.models import (
     Attachment,
     CaseEvent,
     Channel,
     Complaint,
+    HistoryBatch,
     NoticeKind,
     PortalSubmission,
     StaffAlert,
@@ -22,6 +26,7 @@ from complaints.services.intake import complaint_log
 from complaints.services.notices import notice_send
 from complaints.services.responses import complaint_customer_reply
 from complaints.services.transitions import complaint_transition
+from complaints.transactions import whole_transaction
 from complaints.uploads import upload_check
 
 
@@ -86,8 +91,93 @@ def customer_for_stated_reference(
     return customer, f"Stated account reference {stated} belongs to another customer record."
 
 
-@transaction.atomic
-def portal_complaint_file(
+# Claims a form token for a complaint: a row, or nothing when another sending has it.
+CLAIM_SQL = (
+    "INSERT INTO complaints_portalsubmission (token, complaint_id, created_at) "
+    "VALUES (%s, %s, %s) ON CONFLICT (token) DO NOTHING RETURNING id"
+)
+
+
+class FormAlreadySent(Exception):
+    """An earlier sending of the same form filed the complaint: this one rolls back."""
+
+
+def _submission_claim(token: str, complaint: Complaint) -> None:
+    """Record that the form `token` filed `complaint`; raise FormAlreadySent if it had.
+
+    One statement, with the complaint, instead of a claim before and an update after;
+    without the savepoint a caught IntegrityError would need. The unique index makes a
+    second sender wait until the first one's transaction ends; then the second finds the
+    token taken and its whole transaction (reference number included) rolls back.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, [token, complaint.pk, timezone.now()])
+        if cursor.fetchone() is None:
+            raise FormAlreadySent(token)
+
+
+def portal_submission_complaint(token: str) -> Complaint:
+    """Return the complaint an earlier sending of the form filed (after FormAlreadySent)."""
+    submission = PortalSubmission.objects.select_related("complaint").get(token=token)
+    if submission.complaint is None:  # claimed by a filing still in progress
+        raise ValidationError("This form is already being sent. Wait a moment.")
+    return submission.complaint
+
+
+def _customer_fill(
+    customer: Customer,
+    *,
+    phone: str,
+    stated: str,
+    to_match: str,
+    customer_type: str,
+    employee_count: int | None,
+    postal_address: str = "",
+) -> bool:
+    """Fill in what the record lacks; never overwrite what the customer or staff recorded.
+
+    Returns whether anything changed.
+    """
+    before = (
+        customer.phone,
+        customer.postal_address,
+        customer.account_reference,
+        customer.customer_type,
+        customer.employee_count,
+    )
+    fills = [("phone", phone.strip()), ("postal_address", postal_address.strip())]
+    if stated and not to_match:
+        fills.append(("account_reference", stated))
+    for field, value in fills:
+        if value and not getattr(customer, field):
+            setattr(customer, field, value)
+    if customer.customer_type == CustomerType.UNKNOWN and customer_type:
+        customer.customer_type = customer_type
+        customer.employee_count = employee_count if customer_type == CustomerType.BUSINESS else None
+    return before != (
+        customer.phone,
+        customer.postal_address,
+        customer.account_reference,
+        customer.customer_type,
+        customer.employee_count,
+    )
+
+
+def portal_complaint_file(*, token: str, **fields) -> tuple[Complaint, bool]:
+    """File a complaint from the portal; return it and whether this call created it.
+
+    The form's one-time `token` makes a double-click (or a resent form) file once: the
+    second sender gets the first complaint. One transaction, all or nothing, without
+    savepoints inside (complaints.transactions); `fields` are _portal_complaint_file's.
+    """
+    try:
+        with whole_transaction():
+            return _portal_complaint_file(token=token, **fields), True
+    except FormAlreadySent:
+        return portal_submission_complaint(token), False
+
+
+def _portal_complaint_file(
     *,
     token: str,
     user,
@@ -104,51 +194,99 @@ def portal_complaint_file(
     employee_count: int | None,
     files=(),
     postal_address: str = "",
-) -> tuple[Complaint, bool]:
-    """File a complaint from the portal; return it and whether this call created it.
+) -> Complaint:
+    """File the complaint (in portal_complaint_file's transaction).
 
-    The form's one-time `token` makes a double-click (or a resent form) file once: the
-    second sender gets the first complaint. `customer` is the signed-in customer with a
-    confirmed email; otherwise the complaint goes to the customer with this email address
-    (or a new one) and stays hidden until the address is confirmed. Attachments are
-    checked first, so a bad file saves nothing.
+    `customer` is the signed-in customer with a confirmed email; otherwise the complaint
+    goes to the customer with this email address (or a new one) and stays hidden until the
+    address is confirmed. Attachments are checked first, so a bad file saves nothing.
+
+    The history rows are written together at the end (models.HistoryBatch), and the
+    customer's needs and representatives are read once (none for a new customer): the
+    same rows as logging, notifying and acknowledging one by one, in fewer round trips.
     """
     checked = _files_check(files)
-    try:
-        with transaction.atomic():
-            submission = PortalSubmission.objects.create(token=token)
-    except IntegrityError:
-        submission = PortalSubmission.objects.select_for_update().get(token=token)
-        if submission.complaint_id:
-            return submission.complaint, False
-        raise ValidationError("This form is already being sent. Wait a moment.") from None
-
+    needs, needs_of_whom = UNREAD, None
     if customer is None:
         email = email.strip().lower()
-        customer = (
-            Customer.objects.filter(email__iexact=email).order_by("user", "-pk").first()
-            if email
-            else None
-        )
+        found = Customer.objects.filter(email__iexact=email).select_related("needs")
+        customer = found.order_by("user", "-pk").first() if email else None
+        if customer is not None:
+            # Read with the customer, in this transaction.
+            needs, needs_of_whom = needs_of(customer), customer
     stated = account_reference.strip()
     customer, to_match = customer_for_stated_reference(
         customer, stated=stated, email=(customer.email if customer else email) or email
     )
-    if customer is None:
+    new_customer = customer is None
+    if new_customer:
         customer = Customer(name=name.strip(), email=email)
-    # Fill in what the record lacks; never overwrite what the customer or staff recorded.
-    fills = [("phone", phone.strip()), ("postal_address", postal_address.strip())]
-    if stated and not to_match:
-        fills.append(("account_reference", stated))
-    for field, value in fills:
-        if value and not getattr(customer, field):
-            setattr(customer, field, value)
-    if customer.customer_type == CustomerType.UNKNOWN and customer_type:
-        customer.customer_type = customer_type
-        customer.employee_count = employee_count if customer_type == CustomerType.BUSINESS else None
-    customer.full_clean()
-    customer.save()
+    changed = _customer_fill(
+        customer,
+        phone=phone,
+        stated=stated,
+        to_match=to_match,
+        customer_type=customer_type,
+        employee_count=employee_count,
+        postal_address=postal_address,
+    )
+    if new_customer or changed:
+        # The unique account reference and the business-only employee count are the
+        # database's constraints; customer_for_stated_reference has just looked the
+        # reference up and Customer.clean() checks the count, so full_clean's own queries
+        # for them (one each, in a savepoint) would find nothing new.
+        customer.full_clean(validate_unique=False, validate_constraints=False)
+        customer.save()
+    if new_customer:
+        needs = None
+    elif customer is not needs_of_whom:
+        needs = needs_read(customer)  # the signed-in customer, or the reference's holder
+    # A customer created in this transaction has no representatives yet.
+    recipients = Recipients(representatives=(), customer=True) if new_customer else None
 
+    with HistoryBatch():
+        complaint, alarms = _file(
+            customer=customer,
+            department=department,
+            subject=subject,
+            description=description,
+            preferred_contact_method=preferred_contact_method,
+            stated=stated,
+            to_match=to_match,
+            needs=needs,
+            recipients=recipients,
+            files=checked,
+            uploader=user if getattr(user, "is_authenticated", False) else None,
+            token=token,
+        )
+        complaint_transition(
+            complaint=complaint,
+            to="acknowledged",
+            actor=None,
+            reason="Acknowledged on the portal and by the customer's contact method (COP-05).",
+            locked=True,  # created just now, in this transaction
+            alarms=alarms,
+        )
+    return complaint
+
+
+def _file(
+    *,
+    customer,
+    department,
+    subject,
+    description,
+    preferred_contact_method,
+    stated,
+    to_match,
+    needs,
+    recipients,
+    files,
+    uploader,
+    token: str,
+) -> tuple[Complaint, dict]:
+    """Log the complaint with its files and send its acknowledgement; return it and its alarms."""
+    alarms: dict = {}
     complaint = complaint_log(
         customer=customer,
         channel=Channel.PORTAL,
@@ -160,24 +298,20 @@ def portal_complaint_file(
         reason="Complaint made on the portal.",
         stated_account_reference=stated,
         customer_to_match=to_match,
+        needs=needs,
+        alarms=alarms,
     )
-    _files_save(
-        complaint, checked, actor=user if getattr(user, "is_authenticated", False) else None
-    )
-    submission.complaint = complaint
-    submission.save(update_fields=["complaint"])
+    _submission_claim(token, complaint)  # before the files go to storage
+    _files_save(complaint, files, actor=uploader)
     # COP-05: the customer hears at once: reference, what happens next, when we reply.
     notice_send(
-        complaint=complaint, kind=NoticeKind.ACKNOWLEDGEMENT, deadline_at=complaint.first_made_at
-    )
-    complaint_transition(
         complaint=complaint,
-        to="acknowledged",
-        actor=None,
-        reason="Acknowledged on the portal and by the customer's contact method (COP-05).",
+        kind=NoticeKind.ACKNOWLEDGEMENT,
+        deadline_at=complaint.first_made_at,
+        needs=needs,
+        recipients=recipients,
     )
-    complaint.refresh_from_db()
-    return complaint, True
+    return complaint, alarms
 
 
 @transaction.atomic

@@ -1,6 +1,8 @@
 """Human-friendly references from gap-free counters, safe under concurrent creation."""
 
-from django.db import connection, transaction
+from django.db import connection
+
+from complaints.transactions import step
 
 # complaints_referencecounter is ReferenceCounter's table (pinned in its Meta.db_table).
 NEXT_NUMBER_SQL = (
@@ -17,7 +19,7 @@ def reference_next_number(*, scope: str) -> int:
     row lock it takes serialises concurrent callers until their transactions end, so
     two complaints can never share a number (COP-01).
     """
-    with transaction.atomic(), connection.cursor() as cursor:
+    with step(), connection.cursor() as cursor:
         cursor.execute(NEXT_NUMBER_SQL, [scope])
         return cursor.fetchone()[0]
 

@@ -18,6 +18,7 @@ from complaints.domain.lifecycle import (
 )
 from complaints.models import CaseEvent, ClosureReason, Complaint, NoticeKind
 from complaints.signals import complaint_status_changed
+from complaints.transactions import atomic_step
 
 
 def _enter(complaint: Complaint, *, current: Status, to: Status, at: datetime, closure_reason: str):
@@ -55,7 +56,7 @@ def _enter(complaint: Complaint, *, current: Status, to: Status, at: datetime, c
         complaint.resolved_at = None
 
 
-@transaction.atomic
+@atomic_step
 def complaint_transition(
     *,
     complaint: Complaint,
@@ -65,6 +66,8 @@ def complaint_transition(
     at: datetime | None = None,
     closure_reason: str = "",
     extra: dict | None = None,
+    locked: bool = False,
+    alarms: dict | None = None,
 ) -> Complaint:
     """Move `complaint` to status `to`, recompute its clocks and record who did it and why.
 
@@ -72,6 +75,11 @@ def complaint_transition(
     with a message naming the current status), writes the history row in the same
     transaction and sends complaint_status_changed after commit. `actor` is None when the
     system acts (a deadline job). Moving to the status it already has changes nothing.
+
+    `locked` says the caller holds the row lock and `complaint` is the row as it stands
+    (created in this very transaction, say): it is changed in place, without reading the
+    row again. `alarms` (kind -> DeadlineAlarm, as the caller loaded them) saves reading
+    them.
     """
     to = Status(to)
     reason = (reason or "").strip()
@@ -82,7 +90,7 @@ def complaint_transition(
             "Closing a complaint needs a closure reason: " + ", ".join(ClosureReason.values) + "."
         )
 
-    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    locked = complaint if locked else Complaint.objects.select_for_update().get(pk=complaint.pk)
     current = Status(locked.status)
     if current == to:
         _refresh(complaint, locked)
@@ -92,7 +100,7 @@ def complaint_transition(
     at = at or timezone.now()
     _enter(locked, current=current, to=to, at=at, closure_reason=closure_reason)
     locked.status = to.value
-    changed_clocks = clocks_save(locked)
+    changed_clocks = clocks_save(locked, alarms=alarms)
 
     details = transition_details(
         current, to, closure_reason=closure_reason, changed_clocks=changed_clocks, extra=extra

@@ -143,41 +143,69 @@ def _write(*, subscriptions, event_type: str, event_key: str, complaint, payload
     return len(rows)
 
 
-def webhooks_enqueue_for_event(event: CaseEvent) -> None:
-    """Write one delivery per active subscription wanting what `event` stands for."""
-    types = event_types_for(event)
-    if not types:
-        return
+def _payload_for(event: CaseEvent, event_type: str) -> dict:
+    """Return the payload of `event_type` for `event`: the complaint as it is now."""
     complaint = event.complaint
     extra = event.extra or {}
-    for event_type in types:
+    data = {"reason": event.reason}
+    clock = None
+    if event_type == WebhookEvent.COMPLAINT_STATUS_CHANGED:
+        data |= {"from_status": event.from_status, "to_status": event.to_status}
+    elif event_type == WebhookEvent.COMPLAINT_DEADLINE_MISSED:
+        alarm = extra.get("missed") or "resolution_target"
+        rule = _MISSED_RULE.get(alarm, alarm)
+        due = datetime.fromisoformat(extra["due_at"]) if extra.get("due_at") else None
+        clock = _clock(complaint, rule, due)
+    elif event_type == WebhookEvent.FORMAL_OPENED:
+        data["register_reference"] = extra.get("register_reference")
+    elif event_type in (WebhookEvent.NOTICE_SENT, WebhookEvent.LETTER_ISSUED):
+        data["notice_id"] = extra.get("notice_id")
+    return webhook_payload(
+        event_type=event_type, complaint=complaint, at=event.at, clock=clock, **data
+    )
+
+
+def _deliveries_write(event: CaseEvent, event_type: str, subscriptions, payload: dict) -> None:
+    _write(
+        subscriptions=subscriptions,
+        event_type=event_type,
+        event_key=f"event:{event.pk}",
+        complaint=event.complaint,
+        payload=payload,
+        at=event.at,
+    )
+
+
+def webhooks_enqueue_for_event(event: CaseEvent) -> None:
+    """Write one delivery per active subscription wanting what `event` stands for."""
+    for event_type in event_types_for(event):
         subscriptions = _subscriptions_for(event_type)
-        if not subscriptions:
-            continue
-        data = {"reason": event.reason}
-        clock = None
-        if event_type == WebhookEvent.COMPLAINT_STATUS_CHANGED:
-            data |= {"from_status": event.from_status, "to_status": event.to_status}
-        elif event_type == WebhookEvent.COMPLAINT_DEADLINE_MISSED:
-            alarm = extra.get("missed") or "resolution_target"
-            rule = _MISSED_RULE.get(alarm, alarm)
-            due = datetime.fromisoformat(extra["due_at"]) if extra.get("due_at") else None
-            clock = _clock(complaint, rule, due)
-        elif event_type == WebhookEvent.FORMAL_OPENED:
-            data["register_reference"] = extra.get("register_reference")
-        elif event_type in (WebhookEvent.NOTICE_SENT, WebhookEvent.LETTER_ISSUED):
-            data["notice_id"] = extra.get("notice_id")
-        payload = webhook_payload(
-            event_type=event_type, complaint=complaint, at=event.at, clock=clock, **data
-        )
-        _write(
-            subscriptions=subscriptions,
-            event_type=event_type,
-            event_key=f"event:{event.pk}",
-            complaint=complaint,
-            payload=payload,
-            at=event.at,
-        )
+        if subscriptions:
+            _deliveries_write(event, event_type, subscriptions, _payload_for(event, event_type))
+
+
+def webhook_plans_for_event(event: CaseEvent) -> list[tuple[str, dict]]:
+    """Return (event type, payload) for each webhook event `event` stands for, as of now."""
+    return [(t, _payload_for(event, t)) for t in event_types_for(event)]
+
+
+def webhooks_write_planned(planned: list[tuple[CaseEvent, list[tuple[str, dict]]]]) -> None:
+    """Write the deliveries planned for saved events, reading the subscriptions once.
+
+    For a batch of events (models.HistoryBatch): the same rows as webhooks_enqueue_for_event
+    on each, with one query for the subscriptions instead of one an event.
+    """
+    if not any(plans for _event, plans in planned):
+        return
+    active = list(
+        WebhookSubscription.objects.filter(active=True).only("pk", "event_types", "lead_hours")
+    )
+
+    for event, plans in planned:
+        for event_type, payload in plans:
+            subscriptions = [s for s in active if event_type in s.event_types]
+            if subscriptions:
+                _deliveries_write(event, event_type, subscriptions, payload)
 
 
 def webhooks_deadlines_approaching(*, now: datetime | None = None) -> int:
