@@ -228,7 +228,12 @@ def _month_of(when: str, months: list[date]) -> Case:
 
 
 def dashboard_figures(
-    *, start: date, end: date, department: str | None, now: datetime | None = None
+    *,
+    start: date,
+    end: date,
+    department: str | None,
+    now: datetime | None = None,
+    not_yet_due: list[dict] | None = None,
 ) -> list[MonthRow]:
     """Return one row per London month from `start`'s to `end`'s (inclusive) and department.
 
@@ -276,7 +281,9 @@ def dashboard_figures(
         figures = grid.get((row["month"], row["department"]))
         if figures is not None:  # an unknown department value: nothing to show it under
             figures.update(_month_figures(row))
-    for row in _not_yet_due(months, now, ("department",), **dept):
+    if not_yet_due is None:  # else already counted, per month and every dimension
+        not_yet_due = list(_not_yet_due(months, now, ("department",), **dept))
+    for row in not_yet_due:
         figures = grid.get((row["month"], row["department"]))
         if figures is not None and "response_measured" in figures:
             figures["response_measured"] -= row["not_due"]
@@ -445,6 +452,9 @@ class ComplaintsReturn:
     last_month: date
     total: ReturnRow
     by: dict[str, list[ReturnRow]]  # "department", "channel", ..., "root_cause" -> rows
+    # The responses not yet due, per month and every dimension: dashboard_figures takes
+    # them, so that a page showing both counts them once.
+    not_yet_due: list[dict] = field(default_factory=list, repr=False)
 
     @property
     def last_day(self) -> date:
@@ -512,7 +522,8 @@ def complaints_return(
         figures["response_measured"] = row["received"]
         figures.update({f"decision_{d}": row[m] for d, m in DECISION_MEASURES.items()})
         add(row, figures)
-    for row in _not_yet_due(months, now, tuple(groups), **dept):
+    not_yet_due = list(_not_yet_due(months, now, tuple(groups), **dept))
+    for row in not_yet_due:
         add(row, {"response_measured": -row["not_due"]})
 
     def row_for(dimension: str, key, label: str, shown: str) -> ReturnRow:
@@ -521,6 +532,7 @@ def complaints_return(
         return ReturnRow(key=shown, label=str(label), adr_outcomes=outcomes, **figures)
 
     return ComplaintsReturn(
+        not_yet_due=not_yet_due,
         first_month=months[0],
         last_month=months[-1],
         total=row_for("", "", "All complaints", ""),

@@ -368,7 +368,21 @@ def dashboard(request):
     now = timezone.now()
     form = DashboardForm(request.GET or None, today=timezone.localdate(now))
     start, end, department = form.choice()
-    rows = dashboard_figures(start=start, end=end, department=department, now=now)
+    csv_wanted = request.GET.get("format") == "csv"
+    # The page's figures by category and root cause count the responses not yet due by
+    # every dimension; the month-by-department table reuses that count (one query, not two).
+    by_cause = (
+        None
+        if csv_wanted
+        else complaints_return(start=start, end=end, now=now, department=department)
+    )
+    rows = dashboard_figures(
+        start=start,
+        end=end,
+        department=department,
+        now=now,
+        not_yet_due=by_cause.not_yet_due if by_cause else None,
+    )
     totals = dashboard_month_totals(rows)
     if department:
         table = rows
@@ -378,7 +392,7 @@ def dashboard(request):
             table.extend(row for row in rows if row.month == total.month)
             table.append(total)
     extra = _remedies_and_satisfaction(start, end, department, table)
-    if request.GET.get("format") == "csv":
+    if csv_wanted:
         stamp = f"{start:%Y%m%d}-{end:%Y%m%d}"
         lines = (
             _dashboard_line(row, remedy, answers)
@@ -391,7 +405,6 @@ def dashboard(request):
             filename=f"complaints-dashboard-{department or 'all'}-{stamp}.csv",
         )
     scope = Department(department).label if department else "all departments"
-    by_cause = complaints_return(start=start, end=end, now=now, department=department)
     return render(
         request,
         "escalation/dashboard.html",
