@@ -508,11 +508,6 @@ class CaseEventManager(models.Manager.from_queryset(CaseEventQuerySet)):
         extra: dict | None = None,
     ) -> CaseEvent:
         """Append one history row for `complaint`, chained to the one before it."""
-        from complaints.services.history import event_hash
-
-        at = at or timezone.now()
-        if timezone.is_naive(at):
-            at = timezone.make_aware(at)
         with transaction.atomic():
             # One writer at a time per complaint, so two events never claim the same place
             # in the chain (the unique (complaint, seq) constraint is the backstop). The
@@ -525,32 +520,65 @@ class CaseEventManager(models.Manager.from_queryset(CaseEventQuerySet)):
                 .values_list("history_count", "history_head")
                 .get()
             )
-            seq = count + 1
-            event = self.model(
+            (event,) = self.chained(
                 complaint=complaint,
-                seq=seq,
-                prev_hash=prev_hash,
-                kind=kind,
-                actor=actor,
-                actor_label=str(actor) if actor is not None else "system",
-                reason=reason,
-                from_status=from_status,
-                to_status=to_status,
-                at=at,
-                # Stored as JSON: hash what will be read back (string keys, lists).
-                extra=json.loads(json.dumps(extra or {})),
+                count=count,
+                head=prev_hash,
+                entries=[
+                    {
+                        "kind": kind,
+                        "actor": actor,
+                        "reason": reason,
+                        "from_status": from_status,
+                        "to_status": to_status,
+                        "at": at,
+                        "extra": extra,
+                    }
+                ],
             )
-            event.hash = event_hash(event)
             event.save(force_insert=True)
             Complaint.objects.filter(pk=complaint.pk).update(
-                history_count=seq, history_head=event.hash
+                history_count=event.seq, history_head=event.hash
             )
             # The webhook outbox, in the same transaction as the change it reports.
             from complaints.webhooks.events import webhooks_enqueue_for_event
 
             webhooks_enqueue_for_event(event)
-        complaint.history_count, complaint.history_head = seq, event.hash
+        complaint.history_count, complaint.history_head = event.seq, event.hash
         return event
+
+    def chained(self, *, complaint: Complaint, count: int, head: str, entries) -> list[CaseEvent]:
+        """Build (unsaved) the events `entries` describe, chained on from (count, head).
+
+        Each entry holds record()'s keywords. The caller writes them (record(), or the
+        deadline sweep's one INSERT for a complaint's events, issue 17) in a transaction
+        that holds the complaint's row and has checked that (count, head) is its stored head.
+        """
+        from complaints.services.history import event_hash
+
+        events = []
+        for n, entry in enumerate(entries, start=1):
+            at = entry.get("at") or timezone.now()
+            if timezone.is_naive(at):
+                at = timezone.make_aware(at)
+            actor = entry.get("actor")
+            event = self.model(
+                complaint=complaint,
+                seq=count + n,
+                prev_hash=head,
+                kind=entry["kind"],
+                actor=actor,
+                actor_label=str(actor) if actor is not None else "system",
+                reason=entry.get("reason", ""),
+                from_status=entry.get("from_status", ""),
+                to_status=entry.get("to_status", ""),
+                at=at,
+                # Stored as JSON: hash what will be read back (string keys, lists).
+                extra=json.loads(json.dumps(entry.get("extra") or {})),
+            )
+            event.hash = head = event_hash(event)
+            events.append(event)
+        return events
 
 
 class CaseEvent(models.Model):

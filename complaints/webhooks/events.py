@@ -75,14 +75,19 @@ def event_types_for(event: CaseEvent) -> list[str]:
     return []
 
 
-def _subscriptions_for(event_type: str) -> list[WebhookSubscription]:
-    return [
-        s
-        for s in WebhookSubscription.objects.filter(active=True).only(
-            "pk", "event_types", "lead_hours"
-        )
-        if event_type in s.event_types
-    ]
+def webhook_subscriptions_active() -> list[WebhookSubscription]:
+    """The active subscriptions, read once by a caller writing many events (the sweep)."""
+    return list(
+        WebhookSubscription.objects.filter(active=True).only("pk", "event_types", "lead_hours")
+    )
+
+
+def _subscriptions_for(
+    event_type: str, active: list[WebhookSubscription] | None = None
+) -> list[WebhookSubscription]:
+    if active is None:
+        active = webhook_subscriptions_active()
+    return [s for s in active if event_type in s.event_types]
 
 
 def _clock(complaint: Complaint, rule: str, due_at: datetime | None) -> dict:
@@ -143,15 +148,21 @@ def _write(*, subscriptions, event_type: str, event_key: str, complaint, payload
     return len(rows)
 
 
-def webhooks_enqueue_for_event(event: CaseEvent) -> None:
-    """Write one delivery per active subscription wanting what `event` stands for."""
+def webhooks_enqueue_for_event(
+    event: CaseEvent, *, active: list[WebhookSubscription] | None = None
+) -> None:
+    """Write one delivery per active subscription wanting what `event` stands for.
+
+    `active` is the list of active subscriptions when the caller has read it already
+    (webhook_subscriptions_active), to save the query per event.
+    """
     types = event_types_for(event)
     if not types:
         return
     complaint = event.complaint
     extra = event.extra or {}
     for event_type in types:
-        subscriptions = _subscriptions_for(event_type)
+        subscriptions = _subscriptions_for(event_type, active)
         if not subscriptions:
             continue
         data = {"reason": event.reason}
