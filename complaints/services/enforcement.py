@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, router, transaction
+from django.db.models import signals
 from django.utils import timezone
 
-from complaints.clocks import alarms_for, alarms_sync, clocks_save
+from complaints.clocks import (
+    AlarmsMoved,
+    alarms_for,
+    alarms_sync,
+    alarms_track,
+    alarms_write,
+    clocks_apply,
+    clocks_save,
+)
 from complaints.domain import deadlines
 from complaints.domain.lifecycle import CLOSED_STATUSES, Status
 from complaints.models import (
@@ -33,9 +42,10 @@ from complaints.models import (
     NoticeKind,
     StaffAlert,
 )
-from complaints.services.customer_needs import named_contact_for
+from complaints.services.customer_needs import named_contact_for, named_contacts_for
 from complaints.services.notices import notice_send
 from complaints.services.transitions import complaint_transition
+from complaints.webhooks.events import webhook_subscriptions_active, webhooks_enqueue_for_event
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,25 @@ class _Outcome:
     notice: Notice | None = None
 
 
+@dataclass
+class _Pending:
+    """One complaint's alerts and history rows, gathered while its jobs run in memory.
+
+    The batched sweep (issue 17) runs the handlers on a complaint read with its page, then
+    writes what they gathered in one transaction: one INSERT for the events, one for the
+    alerts. `contacts` holds the page's named contacts by customer id (COP-13, issue 15).
+    """
+
+    contacts: dict = field(default_factory=dict)
+    alerts: list[StaffAlert] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+
+def _pending(complaint: Complaint) -> _Pending | None:
+    """The writes being gathered for `complaint`, or None when handlers write at once."""
+    return complaint.__dict__.get("_sweep_pending")
+
+
 def _department_label(complaint: Complaint) -> str:
     return complaint.get_department_display().split(" (")[0].lower()
 
@@ -86,32 +115,38 @@ def _alert(
     The assignee's alert goes to `recipient` when given (a named contact, issue 15).
     """
     recipient = recipient or complaint.assignee
-    StaffAlert.objects.bulk_create(
-        [
-            StaffAlert(
-                complaint=complaint,
-                kind=kind,
-                deadline_at=deadline_at,
-                audience=audience,
-                department=complaint.department,
-                recipient=recipient if audience == StaffAlert.Audience.ASSIGNEE else None,
-                message=message[:300],
-            )
-            for audience in audiences
-        ],
-        ignore_conflicts=True,
-    )
+    alerts = [
+        StaffAlert(
+            complaint=complaint,
+            kind=kind,
+            deadline_at=deadline_at,
+            audience=audience,
+            department=complaint.department,
+            recipient=recipient if audience == StaffAlert.Audience.ASSIGNEE else None,
+            message=message[:300],
+        )
+        for audience in audiences
+    ]
+    pending = _pending(complaint)
+    if pending is not None:
+        pending.alerts += alerts
+    else:
+        StaffAlert.objects.bulk_create(alerts, ignore_conflicts=True)
 
 
 def _clock_event(complaint: Complaint, *, reason: str, due_at: datetime, now: datetime, **extra):
-    CaseEvent.objects.record(
-        complaint=complaint,
-        kind=CaseEvent.Kind.CLOCK,
-        actor=None,
-        reason=reason,
-        at=now,
-        extra={"due_at": due_at.isoformat(), **extra},
-    )
+    entry = {
+        "kind": CaseEvent.Kind.CLOCK,
+        "actor": None,
+        "reason": reason,
+        "at": now,
+        "extra": {"due_at": due_at.isoformat(), **extra},
+    }
+    pending = _pending(complaint)
+    if pending is not None:
+        pending.events.append(entry)
+    else:
+        CaseEvent.objects.record(complaint=complaint, **entry)
 
 
 def _written_by(notice) -> str:
@@ -205,7 +240,11 @@ def _progress_update(complaint: Complaint, due_at: datetime, now: datetime) -> _
     3), else the assignee, else the department queue.
     """
     complaint.progress_reminded_for = due_at
-    contact = named_contact_for(complaint)
+    pending = _pending(complaint)
+    if pending is not None:
+        contact = pending.contacts.get(complaint.customer_id)
+    else:
+        contact = named_contact_for(complaint)
     audience = (
         StaffAlert.Audience.ASSIGNEE
         if contact or complaint.assignee_id
@@ -512,6 +551,178 @@ def _action(complaint: Complaint, kind: str, outcome: _Outcome, *, dry_run: bool
     )
 
 
+# The jobs that only raise alerts and record history. The sweep runs them in memory on the
+# complaint read with its page and writes each complaint's rows together (issue 17). The
+# others write notices (with their PDF letters) or close the case, and go through
+# complaint_alarms_fire, which locks and re-reads the complaint first.
+_BATCHED_KINDS = frozenset(
+    {
+        AlarmKind.RESPONSE_OVERDUE,
+        AlarmKind.PHONE_PROMISE,
+        AlarmKind.PROGRESS_UPDATE,
+        AlarmKind.RESOLUTION_TARGET,
+        AlarmKind.OSC_CLOSED,
+        AlarmKind.CASE_FILE_WARNING,
+        AlarmKind.CASE_FILE_OVERDUE,
+    }
+)
+# Columns the sweep never writes through complaint.save(): the history head (record() and
+# the claim below write it) and the time of the last change (auto_now).
+_UNSAVED = {"id", "history_count", "history_head", "updated_at"}
+
+
+@dataclass
+class _Page:
+    """One page of due complaints, read together: the rows, their alarms, what they need."""
+
+    complaints: dict[int, Complaint]
+    alarms: dict[int, dict[str, DeadlineAlarm]]
+    contacts: dict
+    subscriptions: list
+
+
+def _page_read(complaint_ids: list[int], now: datetime) -> _Page:
+    """Read the page's complaints (with customer and assignee) and their alarms: 3-4 queries.
+
+    Nothing is locked here; each complaint's transaction later claims its row only if it is
+    still as read (see _claim).
+    """
+    complaints = Complaint.objects.select_related("customer", "assignee").in_bulk(complaint_ids)
+    alarms: dict[int, dict[str, DeadlineAlarm]] = {pk: {} for pk in complaints}
+    for alarm in DeadlineAlarm.objects.filter(complaint_id__in=list(complaints)):
+        alarms[alarm.complaint_id][alarm.kind] = alarm
+    reminded = {
+        complaints[pk].customer_id
+        for pk, by_kind in alarms.items()
+        if (a := by_kind.get(AlarmKind.PROGRESS_UPDATE)) is not None and a.due_at <= now
+    }
+    return _Page(
+        complaints=complaints,
+        alarms=alarms,
+        contacts=named_contacts_for(reminded) if reminded else {},
+        subscriptions=webhook_subscriptions_active(),
+    )
+
+
+def _saved_fields(complaint: Complaint) -> dict:
+    return {
+        f.attname: getattr(complaint, f.attname)
+        for f in Complaint._meta.concrete_fields
+        if f.attname not in _UNSAVED
+    }
+
+
+class _Moved(Exception):
+    """The complaint changed after its page was read: fire it the usual way instead."""
+
+
+def _run_in_memory(
+    complaint: Complaint, alarms: dict, now: datetime, *, contacts: dict
+) -> tuple[list, _Pending]:
+    """Run the complaint's due jobs, oldest first, on the in-memory row; write nothing.
+
+    The same loop as complaint_alarms_fire, with alarms_track for alarms_sync. Raises
+    _Moved if a job outside _BATCHED_KINDS is due.
+    """
+    pending = complaint.__dict__["_sweep_pending"] = _Pending(contacts=contacts)
+    outcomes = []
+    try:
+        for alarm in sorted(alarms.values(), key=lambda a: (a.due_at, a.pk or 0)):
+            if alarm.due_at > now or alarms.get(alarm.kind) is not alarm:
+                continue
+            if alarm.kind not in _BATCHED_KINDS:
+                raise _Moved(complaint.pk)
+            if alarms_for(complaint).get(alarm.kind) != alarm.due_at:
+                alarms_track(complaint, alarms)  # the state has moved on
+                continue
+            outcome = HANDLERS[alarm.kind](complaint, alarm.due_at, now)
+            clocks_apply(complaint)
+            alarms_track(complaint, alarms)
+            if outcome:
+                outcomes.append((alarm.kind, outcome))
+    finally:
+        del complaint.__dict__["_sweep_pending"]
+    return outcomes, pending
+
+
+def _claim(complaint: Complaint, *, read: tuple, changed: list[str], events: list) -> bool:
+    """Lock the complaint's row and write its changes in one UPDATE, if it is still as read.
+
+    `read` is (history_count, history_head, updated_at) as read with the page. The UPDATE
+    waits for any writer holding the row, then matches only if those are unchanged: every
+    change of a complaint moves one of them (a save moves updated_at, an event the head),
+    so a row changed since, by staff or by a second sweep that fired it first, is not
+    claimed, and nothing is written. It sets the changed columns, updated_at and the new
+    history head together. The complaint's pre_save and post_save signals are sent around
+    it as save(update_fields=...) would send them, so the receivers (the figures,
+    escalation/figures.py) see the change.
+    """
+    count, head, updated_at = read
+    new_count, new_head = (events[-1].seq, events[-1].hash) if events else (count, head)
+    fields = frozenset([*changed, "updated_at"])
+    using = router.db_for_write(Complaint, instance=complaint)
+    signals.pre_save.send(
+        sender=Complaint, instance=complaint, raw=False, using=using, update_fields=fields
+    )
+    complaint.updated_at = timezone.now()
+    claimed = Complaint.objects.filter(
+        pk=complaint.pk, history_count=count, history_head=head, updated_at=updated_at
+    ).update(
+        history_count=new_count,
+        history_head=new_head,
+        **{name: getattr(complaint, name) for name in fields},
+    )
+    if not claimed:
+        return False
+    complaint.history_count, complaint.history_head = new_count, new_head
+    signals.post_save.send(
+        sender=Complaint,
+        instance=complaint,
+        created=False,
+        update_fields=fields,
+        raw=False,
+        using=using,
+    )
+    return True
+
+
+def _complaint_alarms_fire_batched(complaint: Complaint, page: _Page, now: datetime):
+    """Fire a complaint read with its page: its jobs run in memory, then one transaction.
+
+    That transaction claims the row and writes its changed columns and history head (one
+    UPDATE, _claim), then the complaint's events (one INSERT, chained on from the head),
+    alerts (one INSERT) and fired alarms (one DELETE), together or not at all.
+
+    Returns None when the complaint must be fired the usual way instead: it changed since
+    its page was read, or a job due writes a notice.
+    """
+    alarms = page.alarms[complaint.pk]
+    stored = {a.pk: a.due_at for a in alarms.values()}
+    before = _saved_fields(complaint)
+    read = (complaint.history_count, complaint.history_head, complaint.updated_at)
+    try:
+        outcomes, pending = _run_in_memory(complaint, alarms, now, contacts=page.contacts)
+    except _Moved:
+        return None
+    changed = [name for name, value in _saved_fields(complaint).items() if before[name] != value]
+    events = CaseEvent.objects.chained(
+        complaint=complaint, count=read[0], head=read[1], entries=pending.events
+    )
+    try:
+        with transaction.atomic():
+            if not _claim(complaint, read=read, changed=changed, events=events):
+                return None
+            CaseEvent.objects.bulk_create(events)
+            if pending.alerts:
+                StaffAlert.objects.bulk_create(pending.alerts, ignore_conflicts=True)
+            alarms_write(complaint, stored, alarms)
+            for event in events:
+                webhooks_enqueue_for_event(event, active=page.subscriptions)
+    except (AlarmsMoved, IntegrityError):
+        return None  # rolled back: nothing of it was written
+    return [_action(complaint, kind, outcome, dry_run=False) for kind, outcome in outcomes]
+
+
 def deadlines_sweep(
     *,
     now: datetime | None = None,
@@ -522,8 +733,10 @@ def deadlines_sweep(
     """Fire every alarm due by `now`, oldest first; return what was done.
 
     Reads due alarms in keyset-paged batches from the due-time index, so the cost grows
-    with the number due, not with the number of complaints. Stops early after
-    `max_seconds` (the next sweep carries on from there).
+    with the number due, not with the number of complaints. Each page's complaints and
+    alarms are read together (a few queries a page); each complaint is then fired in a
+    transaction of its own (issue 17). Stops early after `max_seconds` (the next sweep
+    carries on from there).
     """
     now = now or timezone.now()
     started = time.monotonic()
@@ -539,12 +752,17 @@ def deadlines_sweep(
         )
         if not rows:
             break
-        for _due, _pk, complaint_id in rows:
-            if complaint_id not in done:
-                done.add(complaint_id)
-                actions += complaint_alarms_fire(
-                    complaint_id=complaint_id, now=now, dry_run=dry_run
-                )
+        ids = list(dict.fromkeys(pk for _due, _pk, pk in rows if pk not in done))
+        done.update(ids)
+        # A dry run fires each complaint the usual way, rolled back at the end.
+        page = _page_read(ids, now) if ids and not dry_run else None
+        for complaint_id in ids:
+            fired = None
+            if page is not None and complaint_id in page.complaints:
+                fired = _complaint_alarms_fire_batched(page.complaints[complaint_id], page, now)
+            if fired is None:
+                fired = complaint_alarms_fire(complaint_id=complaint_id, now=now, dry_run=dry_run)
+            actions += fired
         after = rows[-1][:2]
         if max_seconds is not None and time.monotonic() - started > max_seconds:
             break
