@@ -511,7 +511,7 @@ def sweep_measure(
     if profile:
         print(f"cProfile of '{label}' (the project's functions, by cumulative time):")
         stats = pstats.Stats(profiler)
-        stats.sort_stats("cumulative").print_stats(str(REPO / "complaints"), 30)
+        stats.sort_stats("cumulative").print_stats(f"{REPO}/(complaints|escalation)/", 40)
         print(f"cProfile of '{label}' (every function, Django's too, by cumulative time):")
         stats.sort_stats("cumulative").print_stats(45)
     db_seconds: Counter = Counter()

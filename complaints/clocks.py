@@ -288,8 +288,9 @@ def alarms_write(complaint, stored: dict, existing: dict) -> None:
             if not DeadlineAlarm.objects.filter(pk=pk).update(due_at=alarm.due_at):
                 raise AlarmsMoved(complaint.pk)
     new = [a for a in existing.values() if a.pk is None]
-    for alarm in DeadlineAlarm.objects.bulk_create(new):
-        existing[alarm.kind] = alarm
+    if new:
+        for alarm in DeadlineAlarm.objects.bulk_create(new):
+            existing[alarm.kind] = alarm
 
 
 def clocks_save(complaint, *, bump_version: bool = True, alarms: dict | None = None) -> list[str]:
