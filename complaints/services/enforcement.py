@@ -2,9 +2,15 @@
 
 A sweep selects DeadlineAlarm rows by their indexed due time ("everything due by now not
 yet done"), so a missed run is caught up by the next, and a second beat or worker finds
-nothing left to do. Each alarm is handled in its own transaction with the complaint row
-locked: the action, its history row, its notice and outbox rows, and the removal of the
-alarm commit together or not at all.
+nothing left to do. Each complaint's due alarms are handled in one transaction of its own,
+holding the complaint's row: the actions, their history rows, alerts, notice and outbox
+rows, and the removal of the alarms commit together or not at all.
+
+A page of due complaints is read together (issue 17). A complaint whose due jobs only raise
+alerts and record history is fired from that read: its jobs run in memory, then its
+transaction claims the row only if nobody changed it since (_claim) and writes everything
+in four statements. Any other complaint, and any claimed by someone else first, is fired by
+complaint_alarms_fire, which locks the row and reads it afresh.
 """
 
 from __future__ import annotations
@@ -613,8 +619,8 @@ def _saved_fields(complaint: Complaint) -> dict:
     }
 
 
-class _Moved(Exception):
-    """The complaint changed after its page was read: fire it the usual way instead."""
+class _NotBatched(Exception):
+    """A job due writes a notice or closes the case: fire the complaint the usual way."""
 
 
 def _run_in_memory(
@@ -623,7 +629,7 @@ def _run_in_memory(
     """Run the complaint's due jobs, oldest first, on the in-memory row; write nothing.
 
     The same loop as complaint_alarms_fire, with alarms_track for alarms_sync. Raises
-    _Moved if a job outside _BATCHED_KINDS is due.
+    _NotBatched if a job outside _BATCHED_KINDS is due.
     """
     pending = complaint.__dict__["_sweep_pending"] = _Pending(contacts=contacts)
     outcomes = []
@@ -632,7 +638,7 @@ def _run_in_memory(
             if alarm.due_at > now or alarms.get(alarm.kind) is not alarm:
                 continue
             if alarm.kind not in _BATCHED_KINDS:
-                raise _Moved(complaint.pk)
+                raise _NotBatched(complaint.pk)
             if alarms_for(complaint).get(alarm.kind) != alarm.due_at:
                 alarms_track(complaint, alarms)  # the state has moved on
                 continue
@@ -706,7 +712,7 @@ def _complaint_alarms_fire_batched(complaint: Complaint, page: _Page, now: datet
     read = (complaint.history_count, complaint.history_head, complaint.updated_at)
     try:
         outcomes, pending = _run_in_memory(complaint, alarms, now, contacts=page.contacts)
-    except _Moved:
+    except _NotBatched:
         return None
     changed = [name for name, value in _saved_fields(complaint).items() if before[name] != value]
     events = CaseEvent.objects.chained(
