@@ -511,7 +511,9 @@ def sweep_measure(
     if profile:
         print(f"cProfile of '{label}' (the project's functions, by cumulative time):")
         stats = pstats.Stats(profiler)
-        stats.sort_stats("cumulative").print_stats(str(REPO / "complaints"), 30)
+        stats.sort_stats("cumulative").print_stats(f"{REPO}/(complaints|escalation)/", 40)
+        print(f"cProfile of '{label}' (every function, Django's too, by cumulative time):")
+        stats.sort_stats("cumulative").print_stats(45)
     db_seconds: Counter = Counter()
     for sql, seconds in timer.timings:
         db_seconds[query_kind(sql)] += seconds
@@ -591,6 +593,44 @@ def breakdown(run: Run, *, show_sql: bool = False) -> str:
     return "\n".join(lines)
 
 
+def rss_mib() -> float:
+    """The process's resident memory now (VmRSS), in MiB; the peak where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return peak_mib()
+
+
+def memory_measure(total: int, due: int) -> list[tuple[str, float, int]]:
+    """Resident memory around two due-set sweeps, re-armed in between (--memory).
+
+    Runs outside the query capture (nothing is logged), after the measured sweeps, with the
+    benchmark's own query log emptied, so that the figures are the sweep's: a growth from
+    the first run to the second would be memory the sweep keeps. Returns (moment, MiB,
+    actions) rows.
+    """
+    import gc
+
+    from django.db import connection
+
+    from complaints.services.enforcement import deadlines_sweep
+
+    connection.queries_log.clear()
+    rows = []
+    for run in ("first", "second"):
+        if seed_reuse(total, due) is None:
+            sys.exit("--memory: could not re-arm the due set")
+        gc.collect()
+        rows.append((f"before the {run} run", rss_mib(), 0))
+        actions = len(deadlines_sweep(now=NOW))
+        gc.collect()
+        rows.append((f"after the {run} run", rss_mib(), actions))
+    return rows
+
+
 def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -643,6 +683,12 @@ def run_default(args, config: dict) -> None:
     print(breakdown(runs[1], show_sql=args.show_sql))
     if runs[1].actions != due:
         print(f"\nWARNING: the due set made {runs[1].actions:,} actions, expected {due:,}.")
+    if args.memory:
+        print()
+        print("Resident memory (VmRSS) of this process around the due-set sweep, re-armed:")
+        for moment, mib, actions in memory_measure(total, due):
+            fired = f" ({actions:,} actions)" if actions else ""
+            print(f"  {moment:<22} {mib:8.1f} MiB{fired}")
     print()
     print(f"Peak memory (ru_maxrss): {peak_mib():,.0f} MiB (after seeding: {seed_peak:,.0f} MiB)")
     print(f"Database: {engine_label()}; nothing-due times are the median of {args.repeat} runs.")
@@ -696,6 +742,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--profile", action="store_true", help="run the due-set sweep under cProfile (slower)"
+    )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="then re-arm and sweep the due set twice more, printing resident memory (VmRSS) "
+        "before and after each run",
     )
     parser.add_argument("--batch", type=int, default=5000, help="rows per seeding batch")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each nothing-due sweep")

@@ -247,6 +247,52 @@ def alarms_sync(complaint, *, existing: dict | None = None) -> None:
         existing[alarm.kind] = alarm
 
 
+def alarms_track(complaint, existing: dict) -> None:
+    """alarms_sync() in memory only: make `existing` (kind -> DeadlineAlarm) match alarms_for().
+
+    A dropped kind leaves the dict, a moved one has its due_at changed in place, a new one
+    is added unsaved (no pk). alarms_write() later stores the difference in a few statements.
+    """
+    from complaints.models import DeadlineAlarm
+
+    wanted = alarms_for(complaint)
+    for kind in [k for k in existing if k not in wanted]:
+        del existing[kind]
+    for kind, due in wanted.items():
+        alarm = existing.get(kind)
+        if alarm is None:
+            existing[kind] = DeadlineAlarm(complaint=complaint, kind=kind, due_at=due)
+        else:
+            alarm.due_at = due
+
+
+class AlarmsMoved(Exception):
+    """The stored alarms were not the ones an in-memory plan started from."""
+
+
+def alarms_write(complaint, stored: dict, existing: dict) -> None:
+    """Store what alarms_track() did to `existing`, given `stored` ({pk: due_at} as read).
+
+    Raises AlarmsMoved (roll back and start again from fresh rows) if a row to delete or
+    move is no longer there. One DELETE for the alarms fired, the rare moves and new alarms
+    after it.
+    """
+    from complaints.models import DeadlineAlarm
+
+    kept = {a.pk: a for a in existing.values() if a.pk is not None}
+    gone = [pk for pk in stored if pk not in kept]
+    if gone and DeadlineAlarm.objects.filter(pk__in=gone).delete()[0] != len(gone):
+        raise AlarmsMoved(complaint.pk)
+    for pk, alarm in kept.items():
+        if alarm.due_at != stored[pk]:
+            if not DeadlineAlarm.objects.filter(pk=pk).update(due_at=alarm.due_at):
+                raise AlarmsMoved(complaint.pk)
+    new = [a for a in existing.values() if a.pk is None]
+    if new:
+        for alarm in DeadlineAlarm.objects.bulk_create(new):
+            existing[alarm.kind] = alarm
+
+
 def clocks_save(complaint, *, bump_version: bool = True, alarms: dict | None = None) -> list[str]:
     """Recompute the stored deadlines, save the complaint and re-arm its deadline jobs.
 

@@ -536,36 +536,61 @@ class CaseEventManager(models.Manager.from_queryset(CaseEventQuerySet)):
                 .values_list("history_count", "history_head")
                 .get()
             )
-            seq = count + 1
             complaint.history_count, complaint.history_head = count, prev_hash
             event = self._event_chained(complaint, at=at, **fields)
             event.save(force_insert=True)
             Complaint.objects.filter(pk=complaint.pk).update(
-                history_count=seq, history_head=event.hash
+                history_count=event.seq, history_head=event.hash
             )
             # The webhook outbox, in the same transaction as the change it reports.
             from complaints.webhooks.events import webhooks_enqueue_for_event
 
             webhooks_enqueue_for_event(event)
-        complaint.history_count, complaint.history_head = seq, event.hash
+        complaint.history_count, complaint.history_head = event.seq, event.hash
         return event
 
     def _event_chained(self, complaint: Complaint, *, at, **fields) -> CaseEvent:
         """Build the next event after the head held on `complaint`, with its hash."""
+        (event,) = self.chained(
+            complaint=complaint,
+            count=complaint.history_count,
+            head=complaint.history_head,
+            entries=[{**fields, "at": at}],
+        )
+        return event
+
+    def chained(self, *, complaint: Complaint, count: int, head: str, entries) -> list[CaseEvent]:
+        """Build (unsaved) the events `entries` describe, chained on from (count, head).
+
+        Each entry holds record()'s keywords. The caller writes them (record(), or the
+        deadline sweep's one INSERT for a complaint's events, issue 17) in a transaction
+        that holds the complaint's row and has checked that (count, head) is its stored head.
+        """
         from complaints.services.history import event_hash
 
-        event = self.model(
-            complaint=complaint,
-            seq=complaint.history_count + 1,
-            prev_hash=complaint.history_head,
-            actor_label=str(fields["actor"]) if fields["actor"] is not None else "system",
-            at=at,
-            **{k: v for k, v in fields.items() if k != "extra"},
-            # Stored as JSON: hash what will be read back (string keys, lists).
-            extra=json.loads(json.dumps(fields["extra"] or {})),
-        )
-        event.hash = event_hash(event)
-        return event
+        events = []
+        for n, entry in enumerate(entries, start=1):
+            at = entry.get("at") or timezone.now()
+            if timezone.is_naive(at):
+                at = timezone.make_aware(at)
+            actor = entry.get("actor")
+            event = self.model(
+                complaint=complaint,
+                seq=count + n,
+                prev_hash=head,
+                kind=entry["kind"],
+                actor=actor,
+                actor_label=str(actor) if actor is not None else "system",
+                reason=entry.get("reason", ""),
+                from_status=entry.get("from_status", ""),
+                to_status=entry.get("to_status", ""),
+                at=at,
+                # Stored as JSON: hash what will be read back (string keys, lists).
+                extra=json.loads(json.dumps(entry.get("extra") or {})),
+            )
+            event.hash = head = event_hash(event)
+            events.append(event)
+        return events
 
 
 class HistoryBatch:

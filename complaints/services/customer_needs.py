@@ -63,3 +63,16 @@ def named_contact_for(complaint):
         .first()
     )
     return needs.named_contact if needs else None
+
+
+def named_contacts_for(customer_ids) -> dict:
+    """Return {customer id: named contact} for those of `customer_ids` whose needs name one.
+
+    named_contact_for() for many customers in one query (the deadline sweep, issue 17).
+    """
+    from accounts.models import CustomerNeeds
+
+    needs = CustomerNeeds.objects.filter(
+        customer_id__in=list(customer_ids), named_contact__is_active=True
+    ).select_related("named_contact")
+    return {n.customer_id: n.named_contact for n in needs}

@@ -75,14 +75,19 @@ def event_types_for(event: CaseEvent) -> list[str]:
     return []
 
 
-def _subscriptions_for(event_type: str) -> list[WebhookSubscription]:
-    return [
-        s
-        for s in WebhookSubscription.objects.filter(active=True).only(
-            "pk", "event_types", "lead_hours"
-        )
-        if event_type in s.event_types
-    ]
+def webhook_subscriptions_active() -> list[WebhookSubscription]:
+    """The active subscriptions, read once by a caller writing many events (the sweep)."""
+    return list(
+        WebhookSubscription.objects.filter(active=True).only("pk", "event_types", "lead_hours")
+    )
+
+
+def _subscriptions_for(
+    event_type: str, active: list[WebhookSubscription] | None = None
+) -> list[WebhookSubscription]:
+    if active is None:
+        active = webhook_subscriptions_active()
+    return [s for s in active if event_type in s.event_types]
 
 
 def _clock(complaint: Complaint, rule: str, due_at: datetime | None) -> dict:
@@ -176,10 +181,16 @@ def _deliveries_write(event: CaseEvent, event_type: str, subscriptions, payload:
     )
 
 
-def webhooks_enqueue_for_event(event: CaseEvent) -> None:
-    """Write one delivery per active subscription wanting what `event` stands for."""
+def webhooks_enqueue_for_event(
+    event: CaseEvent, *, active: list[WebhookSubscription] | None = None
+) -> None:
+    """Write one delivery per active subscription wanting what `event` stands for.
+
+    `active` is the list of active subscriptions when the caller has read it already
+    (webhook_subscriptions_active), to save the query per event.
+    """
     for event_type in event_types_for(event):
-        subscriptions = _subscriptions_for(event_type)
+        subscriptions = _subscriptions_for(event_type, active)
         if subscriptions:
             _deliveries_write(event, event_type, subscriptions, _payload_for(event, event_type))
 
@@ -197,13 +208,10 @@ def webhooks_write_planned(planned: list[tuple[CaseEvent, list[tuple[str, dict]]
     """
     if not any(plans for _event, plans in planned):
         return
-    active = list(
-        WebhookSubscription.objects.filter(active=True).only("pk", "event_types", "lead_hours")
-    )
-
+    active = webhook_subscriptions_active()
     for event, plans in planned:
         for event_type, payload in plans:
-            subscriptions = [s for s in active if event_type in s.event_types]
+            subscriptions = _subscriptions_for(event_type, active)
             if subscriptions:
                 _deliveries_write(event, event_type, subscriptions, payload)
 

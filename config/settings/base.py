@@ -314,6 +314,14 @@ REDRESS_SWEEP_SECONDS = env.float("REDRESS_SWEEP_SECONDS", default=60.0)
 REDRESS_OUTBOX_SECONDS = env.float("REDRESS_OUTBOX_SECONDS", default=60.0)
 # Attempts at sending one notice before it is marked failed for staff to act on.
 REDRESS_OUTBOX_MAX_ATTEMPTS = env.int("REDRESS_OUTBOX_MAX_ATTEMPTS", default=8)
+# PostgreSQL: the deadline sweep's transactions (one per complaint) commit without waiting
+# for their WAL to reach the disk (synchronous_commit off for the sweep's session, issue
+# 17). A crash of the database server can lose the last fraction of a second of them,
+# each whole: its alarms come back with it and the next sweep fires them again. Nothing
+# leaves the system from one before it is on disk: the notice and webhook outboxes claim a
+# row in a transaction of their own, committed and flushed before they send, and a flush
+# covers every commit before it.
+REDRESS_SWEEP_ASYNCHRONOUS_COMMIT = env.bool("REDRESS_SWEEP_ASYNCHRONOUS_COMMIT", default=True)
 # Working days before the ADR scheme's deadline for our case file that the reviewing
 # senior manager and the managers are reminded (COP-18); an overdue alert follows at it.
 REDRESS_CASE_FILE_WARNING_WORKING_DAYS = env.int(

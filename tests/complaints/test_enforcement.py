@@ -8,6 +8,8 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from complaints.append_only import history_unlocked
 from complaints.domain.lifecycle import Status
@@ -27,6 +29,7 @@ from complaints.models import (
     StaffAlert,
 )
 from complaints.services.enforcement import deadlines_sweep
+from complaints.services.history import history_verify
 from complaints.services.intake import complaint_first_made_change
 from complaints.services.outbox import outbox_deliver, outbox_due_ids
 from complaints.services.responses import (
@@ -539,3 +542,103 @@ def test_a_sweep_with_nothing_due_costs_the_same_whatever_the_number_of_complain
     with time_machine.travel(MONDAY + timedelta(hours=1), tick=False):
         with django_assert_max_num_queries(1):
             assert deadlines_sweep() == []
+
+
+# --- Issue 17: the batched sweep --------------------------------------------------------
+
+OVERDUE_AT = london(2026, 11, 25, 17, 0)  # Monday's complaints' response deadline (COP-12)
+
+
+def _overdue_sweep_queries(*, due: int, stored: int) -> int:
+    """Queries of the sweep firing `due` response-overdue complaints among `stored` more."""
+    complaints = [log(MONDAY + timedelta(minutes=n)) for n in range(due)]
+    for n in range(stored):  # logged on Wednesday: not due until Friday
+        log(london(2026, 11, 25, 9, 0) + timedelta(minutes=n))
+    with time_machine.travel(OVERDUE_AT, tick=False):
+        with CaptureQueriesContext(connection) as queries:
+            actions = deadlines_sweep()
+    assert len(actions) == due
+    assert Complaint.objects.filter(response_overdue_at=OVERDUE_AT).count() == due
+    assert StaffAlert.objects.filter(complaint__in=complaints).count() == 2 * due
+    assert history_verify() == []
+    return len(queries.captured_queries)
+
+
+@pytest.mark.parametrize("stored", [0, 20])
+def test_the_sweep_costs_a_constant_plus_a_few_queries_per_due_complaint(stored):
+    """Each due complaint costs the same few statements, whatever else is stored.
+
+    The page's complaints, alarms and webhook subscriptions are read together; each
+    complaint is then one transaction of its own: claim and update the row, insert its
+    events, insert its alerts, delete its fired alarms (and, inside the test's own
+    transaction, a savepoint and its release).
+    """
+    few = _overdue_sweep_queries(due=2, stored=stored)
+    Complaint.objects.update(response_overdue_at=None)  # (only the counts are compared)
+    many = _overdue_sweep_queries(due=7, stored=stored)
+    per_complaint = (many - few) / 5
+    assert per_complaint == 6
+    # The pages, the page's rows and subscriptions (on PostgreSQL, setting and resetting
+    # synchronous_commit for the sweep: _commits_not_awaited).
+    assert few - 2 * per_complaint <= 6 + 2 * (connection.vendor == "postgresql")
+
+
+def test_a_complaint_fired_by_another_sweep_after_its_page_was_read_is_not_fired_again():
+    """Two sweeps by mistake: the one that read the page first finds the row moved on."""
+    from complaints.services import enforcement
+
+    complaint = log(MONDAY)
+    with time_machine.travel(OVERDUE_AT, tick=False):
+        page = enforcement._page_read([complaint.pk], OVERDUE_AT)
+        assert len(deadlines_sweep()) == 1  # the other beat
+        stale = page.complaints[complaint.pk]
+        assert enforcement._complaint_alarms_fire_batched(stale, page, OVERDUE_AT) is None
+        assert deadlines_sweep() == []
+    assert StaffAlert.objects.filter(complaint=complaint).count() == 2
+    assert CaseEvent.objects.filter(complaint=complaint, kind=CaseEvent.Kind.CLOCK).count() == 1
+    assert history_verify() == []
+
+
+def test_a_complaint_changed_after_its_page_was_read_is_fired_from_its_fresh_row():
+    """Staff respond while the sweep works through the page: no overdue alert is raised."""
+    from complaints.services import enforcement
+
+    complaint = log(MONDAY)
+    with time_machine.travel(OVERDUE_AT, tick=False):
+        page = enforcement._page_read([complaint.pk], OVERDUE_AT)
+    respond(complaint, OVERDUE_AT - timedelta(minutes=1))
+    with time_machine.travel(OVERDUE_AT, tick=False):
+        stale = page.complaints[complaint.pk]
+        assert enforcement._complaint_alarms_fire_batched(stale, page, OVERDUE_AT) is None
+        assert all("overdue" not in str(a) for a in deadlines_sweep())
+    assert not StaffAlert.objects.filter(kind=AlarmKind.RESPONSE_OVERDUE).exists()
+    assert history_verify() == []
+
+
+def test_the_batched_sweep_keeps_the_figures_and_the_history_chain():
+    """A missed resolution target (COP-14) is counted as save() would count it."""
+    from escalation.figures import figures_from_scratch, figures_stored
+
+    complaints = [log(MONDAY + timedelta(minutes=n)) for n in range(3)]
+    lines = sweep(london(2026, 12, 21, 9, 0))  # before the ADR point (a notice: not batched)
+    for complaint in complaints:
+        assert f"{complaint.reference} resolution target missed" in lines
+        complaint.refresh_from_db()
+        assert complaint.resolution_target_met is False
+        assert not DeadlineAlarm.objects.filter(
+            complaint=complaint, kind=AlarmKind.RESOLUTION_TARGET
+        ).exists()
+    assert figures_stored() == figures_from_scratch()
+    assert history_verify() == []
+    assert sweep(london(2026, 12, 21, 9, 0)) == []
+
+
+def test_the_sweep_leaves_the_session_committing_as_before():
+    """_commits_not_awaited is the sweep's alone (PostgreSQL's synchronous_commit)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    log(MONDAY)
+    assert len(sweep(OVERDUE_AT)) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
