@@ -126,7 +126,6 @@ def complaints_visible_q(user, now: datetime | None = None, *, acting: bool = Fa
 
     With `acting`, only those they may act on (act_on_case). No authority in force: none.
     """
-    from complaints.models import Complaint
 
     if not getattr(user, "is_authenticated", False) or user.is_staff:
         return Q(pk__in=[])
@@ -134,13 +133,27 @@ def complaints_visible_q(user, now: datetime | None = None, *, acting: bool = Fa
     reps = Representative.objects.filter(active_q(now), user=user)
     if acting:
         reps = reps.filter(act_on_case=True)
-    whole = reps.filter(all_complaints=True).values("customer_id")
-    named = Complaint.objects.filter(
-        pk__in=Representative.complaints.through.objects.filter(
-            representative__in=reps.filter(all_complaints=False)
-        ).values("complaint_id")
-    ).values("pk")
-    return Q(customer_id__in=whole) | Q(pk__in=named)
+    # Read first (a query, and one more only for authorities over named complaints), then
+    # filter by the numbers: an OR of subqueries makes PostgreSQL scan every complaint
+    # (38 ms at 100k for the portal's list), an OR of lists uses the indexes.
+    found = list(reps.values_list("pk", "customer_id", "all_complaints"))
+    whole = sorted({customer for _pk, customer, every in found if every})
+    some = [pk for pk, _customer, every in found if not every]
+    named = (
+        list(
+            Representative.complaints.through.objects.filter(
+                representative_id__in=some
+            ).values_list("complaint_id", flat=True)
+        )
+        if some
+        else []
+    )
+    visible = Q(pk__in=[])
+    if whole:
+        visible |= Q(customer_id__in=whole)
+    if named:
+        visible |= Q(pk__in=sorted(set(named)))
+    return visible
 
 
 def authority_for(user, complaint, now: datetime | None = None) -> Representative | None:

@@ -246,9 +246,14 @@ def portal_complaints_for(user, *, acting: bool = False):
     from accounts.models import Customer
     from accounts.representatives import complaints_visible_q
 
-    # A subquery on the customer, not a join: the database then reads the customer's rows
-    # from complaint_customer_idx instead of walking every complaint in date order.
-    mine = Customer.objects.filter(user=user, email_confirmed_at__isnull=False).values("pk")
+    # The customer's own number, not a join or a subquery: the database then reads the
+    # customer's rows from complaint_customer_idx (an OR with a subquery in it makes
+    # PostgreSQL walk every complaint instead).
+    mine = list(
+        Customer.objects.filter(user=user, email_confirmed_at__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
     return Complaint.objects.filter(
         Q(customer_id__in=mine) | complaints_visible_q(user, acting=acting)
     ).select_related("customer")
