@@ -57,6 +57,12 @@ DIMENSIONS: tuple[str, ...] = ("department", "channel", "customer_type", "catego
 DIMENSION_SOURCES: dict[str, str] = {"category": "category_id", "root_cause": "root_cause_id"}
 SOURCES: tuple[str, ...] = tuple(DIMENSION_SOURCES.get(d, d) for d in DIMENSIONS)
 SCORES = range(1, 6)
+REMEDY_MEASURES: tuple[str, ...] = ("remedies", "remedy_payments", "remedy_pence", "remedies_adr")
+SATISFACTION_MEASURES: tuple[str, ...] = (
+    "satisfaction_answers",
+    "satisfaction_score_total",
+    *(f"satisfaction_{n}" for n in SCORES),
+)
 DECISION_MEASURES: dict[str, str] = {d: f"adr_{d}" for d in AdrReferral.Decision.values}
 MEASURES: tuple[str, ...] = (
     "received",
@@ -72,13 +78,8 @@ MEASURES: tuple[str, ...] = (
     "adr_referrals",
     *DECISION_MEASURES.values(),
     "adr_remedies_completed",
-    "remedies",
-    "remedy_payments",
-    "remedy_pence",
-    "remedies_adr",
-    "satisfaction_answers",
-    "satisfaction_score_total",
-    *(f"satisfaction_{n}" for n in SCORES),
+    *REMEDY_MEASURES,
+    *SATISFACTION_MEASURES,
 )
 # The complaint's fields its contribution is computed from (attnames).
 COMPLAINT_FIELDS: tuple[str, ...] = (
@@ -360,85 +361,63 @@ def notice_after_save(sender, instance, created, raw=False, **kwargs) -> None:
     figures_apply(notice_contribution(instance.kind, instance.created_at, dims))
 
 
-def referral_snapshot(sender, instance, **kwargs) -> None:
-    instance._figures_loaded = _loaded(instance, REFERRAL_FIELDS, None)
+class AttachedRows:
+    """The receivers for a kind of row that counts against its complaint (an ADR referral,
+    a remedy): remember the counted fields as loaded, read the row as stored only when a
+    save changes one, and apply the difference of `contribution` before and after, under
+    the complaint's dimensions as stored. One set of rules for every such kind of row."""
 
+    def __init__(self, model, fields: tuple[str, ...], contribution):
+        self.model, self.fields, self.contribution = model, fields, contribution
 
-def referral_before_save(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
-    instance._figures_before = None
-    if raw or instance._state.adding:
-        return
-    loaded = getattr(instance, "_figures_loaded", {})
-    writing = _loaded(instance, REFERRAL_FIELDS, update_fields)
-    if all(f in loaded and loaded[f] == v for f, v in writing.items()):
-        instance._figures_before = "unchanged"
-        return
-    instance._figures_before = (
-        AdrReferral.objects.filter(pk=instance.pk).values(*REFERRAL_FIELDS).first()
-    )
+    def snapshot(self, sender, instance, **kwargs) -> None:
+        """post_init: no query; deferred fields skipped."""
+        instance._figures_loaded = _loaded(instance, self.fields, None)
 
+    def before_save(self, sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+        instance._figures_before = None
+        if raw or instance._state.adding:
+            return
+        loaded = getattr(instance, "_figures_loaded", {})
+        writing = _loaded(instance, self.fields, update_fields)
+        if all(f in loaded and loaded[f] == v for f, v in writing.items()):
+            instance._figures_before = "unchanged"
+            return
+        stored = self.model.objects.filter(pk=instance.pk).values(*self.fields)
+        instance._figures_before = stored.first()
 
-def referral_after_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
-    if raw:
-        return
-    before = getattr(instance, "_figures_before", None)
-    instance._figures_before = None
-    if before == "unchanged":
-        return
-    writing = _loaded(instance, REFERRAL_FIELDS, update_fields)
-    after = writing if created else {**(before or {}), **writing}
-    if len(after) < len(REFERRAL_FIELDS):
-        after = AdrReferral.objects.filter(pk=instance.pk).values(*REFERRAL_FIELDS).get()
-    dims = _complaint_dims(instance.complaint_id)
-    figures_apply(
-        _difference(
-            referral_contribution(after, dims),
-            referral_contribution(None if created else before, dims),
+    def after_save(self, sender, instance, created, raw=False, update_fields=None, **kwargs):
+        """post_save: add the difference the save made (same transaction)."""
+        if raw:
+            return
+        before = getattr(instance, "_figures_before", None)
+        instance._figures_before = None
+        if before == "unchanged":
+            return
+        writing = _loaded(instance, self.fields, update_fields)
+        after = writing if created else {**(before or {}), **writing}
+        if len(after) < len(self.fields):
+            after = self.model.objects.filter(pk=instance.pk).values(*self.fields).get()
+        dims = _complaint_dims(instance.complaint_id)
+        figures_apply(
+            _difference(
+                self.contribution(after, dims),
+                self.contribution(None if created else before, dims),
+            )
         )
-    )
-    instance._figures_loaded = {**getattr(instance, "_figures_loaded", {}), **after}
+        instance._figures_loaded = {**getattr(instance, "_figures_loaded", {}), **after}
 
+    def connect(self, uid: str) -> None:
+        from django.db.models.signals import post_init, post_save, pre_save
 
-def remedy_snapshot(sender, instance, **kwargs) -> None:
-    instance._figures_loaded = _loaded(instance, REMEDY_FIELDS, None)
-
-
-def remedy_before_save(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
-    from complaints.models import Remedy
-
-    instance._figures_before = None
-    if raw or instance._state.adding:
-        return
-    loaded = getattr(instance, "_figures_loaded", {})
-    writing = _loaded(instance, REMEDY_FIELDS, update_fields)
-    if all(f in loaded and loaded[f] == v for f, v in writing.items()):
-        instance._figures_before = "unchanged"
-        return
-    instance._figures_before = Remedy.objects.filter(pk=instance.pk).values(*REMEDY_FIELDS).first()
-
-
-def remedy_after_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
-    """post_save: a remedy given counts; voiding it takes it out again (same transaction)."""
-    from complaints.models import Remedy
-
-    if raw:
-        return
-    before = getattr(instance, "_figures_before", None)
-    instance._figures_before = None
-    if before == "unchanged":
-        return
-    writing = _loaded(instance, REMEDY_FIELDS, update_fields)
-    after = writing if created else {**(before or {}), **writing}
-    if len(after) < len(REMEDY_FIELDS):
-        after = Remedy.objects.filter(pk=instance.pk).values(*REMEDY_FIELDS).get()
-    dims = _complaint_dims(instance.complaint_id)
-    figures_apply(
-        _difference(
-            remedy_contribution(after, dims),
-            remedy_contribution(None if created else before, dims),
-        )
-    )
-    instance._figures_loaded = {**getattr(instance, "_figures_loaded", {}), **after}
+        # weak=False: the signals would otherwise hold these bound methods weakly, and a
+        # receiver set nobody else refers to would be disconnected without a word.
+        for signal, receiver, n in (
+            (post_init, self.snapshot, "0"),
+            (pre_save, self.before_save, "1"),
+            (post_save, self.after_save, "2"),
+        ):
+            signal.connect(receiver, sender=self.model, dispatch_uid=uid + n, weak=False)
 
 
 def satisfaction_after_save(sender, instance, created, raw=False, **kwargs) -> None:
@@ -482,14 +461,10 @@ def receivers_connect() -> None:
     pre_save.connect(complaint_before_save, sender=Complaint, dispatch_uid=uid + "c1")
     post_save.connect(complaint_after_save, sender=Complaint, dispatch_uid=uid + "c2")
     post_save.connect(notice_after_save, sender=Notice, dispatch_uid=uid + "n2")
-    post_init.connect(referral_snapshot, sender=AdrReferral, dispatch_uid=uid + "r0")
-    pre_save.connect(referral_before_save, sender=AdrReferral, dispatch_uid=uid + "r1")
-    post_save.connect(referral_after_save, sender=AdrReferral, dispatch_uid=uid + "r2")
+    AttachedRows(AdrReferral, REFERRAL_FIELDS, referral_contribution).connect(uid + "r")
+    AttachedRows(Remedy, REMEDY_FIELDS, remedy_contribution).connect(uid + "m")
     post_init.connect(customer_snapshot, sender=Customer, dispatch_uid=uid + "u0")
     post_save.connect(customer_after_save, sender=Customer, dispatch_uid=uid + "u2")
-    post_init.connect(remedy_snapshot, sender=Remedy, dispatch_uid=uid + "m0")
-    pre_save.connect(remedy_before_save, sender=Remedy, dispatch_uid=uid + "m1")
-    post_save.connect(remedy_after_save, sender=Remedy, dispatch_uid=uid + "m2")
     post_save.connect(satisfaction_after_save, sender=SatisfactionResponse, dispatch_uid=uid + "s2")
 
 

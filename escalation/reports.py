@@ -27,7 +27,14 @@ from complaints.models import (
     RemedyKind,
     SatisfactionResponse,
 )
-from escalation.figures import DECISION_MEASURES, DIMENSION_SOURCES, MEASURES, SCORES
+from escalation.figures import (
+    DECISION_MEASURES,
+    DIMENSION_SOURCES,
+    MEASURES,
+    REMEDY_MEASURES,
+    SATISFACTION_MEASURES,
+    SCORES,
+)
 from escalation.models import AdrReferral, FormalCase, MonthlyFigure
 
 # The register's ADR filter: cases whose complaint was never referred to the scheme.
@@ -695,15 +702,7 @@ def _kept(start: date, end: date, department: str | None, by: tuple[str, ...]):
     """The kept remedy and satisfaction counters summed per month (and `by`): one query."""
     months = _months(start, end)
     dept = {"department": department} if department else {}
-    measures = (
-        "remedies",
-        "remedy_payments",
-        "remedy_pence",
-        "remedies_adr",
-        "satisfaction_answers",
-        "satisfaction_score_total",
-        *(f"satisfaction_{n}" for n in SCORES),
-    )
+    measures = (*REMEDY_MEASURES, *SATISFACTION_MEASURES)
     return (
         MonthlyFigure.objects.filter(month__gte=months[0], month__lte=months[-1], **dept)
         .values(*by)
