@@ -14,6 +14,7 @@ from accounts.models import (
     NeedKind,
     User,
 )
+from complaints.domain.notices import contact_details_missing
 
 
 class SignupForm(forms.Form):
@@ -97,16 +98,13 @@ class ContactDetailsForm(forms.ModelForm):
         data = super().clean()
         if data.get("customer_type") != CustomerType.BUSINESS:
             data["employee_count"] = None
-        # The chosen way must be one we can use, or notices quietly go another way.
-        method = data.get("preferred_contact_method")
-        if method == ContactMethod.POST and not (data.get("postal_address") or "").strip():
-            self.add_error(
-                "postal_address", "Enter your postal address, or choose another way to contact you."
-            )
-        if method == ContactMethod.PHONE and not (data.get("phone") or "").strip():
-            self.add_error(
-                "phone", "Enter a telephone number, or choose another way to contact you."
-            )
+        missing = contact_details_missing(
+            data.get("preferred_contact_method", ""),
+            phone=data.get("phone", ""),
+            postal_address=data.get("postal_address", ""),
+        )
+        for field, message in missing.items():
+            self.add_error(field, message)
         return data
 
 

@@ -30,6 +30,21 @@ PHONE_WITH_COPY = "phone_with_copy"
 WRITTEN_BY_RULE = frozenset({"adr_letter", "deadlock", "final_proposition"})
 
 
+def contact_details_missing(method: str, *, phone: str, postal_address: str) -> dict[str, str]:
+    """What the customer must add for the contact method they chose, by field, if anything.
+
+    A method we cannot use would make every notice quietly go another way (see
+    ``notice_delivery``), so choosing post needs an address and the phone a number.
+    """
+    if method == POST and not (postal_address or "").strip():
+        return {
+            "postal_address": "Enter your postal address, or choose another way to contact you."
+        }
+    if method == PHONE and not (phone or "").strip():
+        return {"phone": "Enter a telephone number, or choose another way to contact you."}
+    return {}
+
+
 def letter_in_large_print(communication_format: str) -> bool:
     """Return whether a notice's PDF letter takes the large-print layout."""
     return communication_format == LARGE_PRINT

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 
 from accounts.models import ContactMethod, CustomerType
+from complaints.domain.notices import contact_details_missing
 from complaints.models import Department
 from complaints.uploads import EXTENSIONS
 
@@ -152,18 +153,13 @@ class ComplaintForm(forms.Form):
         data = super().clean()
         if data.get("customer_type") != CustomerType.BUSINESS:
             data["employee_count"] = None
-        if data.get("preferred_contact_method") == ContactMethod.PHONE and not data.get("phone"):
-            self.add_error(
-                "phone", "Enter a telephone number, or choose another way to contact you."
-            )
-        if (
-            data.get("preferred_contact_method") == ContactMethod.POST
-            and not (data.get("postal_address") or "").strip()
-        ):
-            self.add_error(
-                "postal_address",
-                "Enter your postal address, or choose another way to contact you.",
-            )
+        missing = contact_details_missing(
+            data.get("preferred_contact_method", ""),
+            phone=data.get("phone", ""),
+            postal_address=data.get("postal_address", ""),
+        )
+        for field, message in missing.items():
+            self.add_error(field, message)
         return data
 
 
