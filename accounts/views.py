@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
 
+from accounts.backends import LOGIN_BACKEND
 from accounts.emails import confirmation_email_send
 from accounts.forms import ContactDetailsForm, SignupForm
 from accounts.models import User
@@ -31,7 +32,7 @@ def signup(request):
         except IntegrityError:  # the same address signed up a moment ago
             form.add_error("email", SignupForm.ALREADY)
             return render(request, "accounts/signup.html", {"form": form})
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend=LOGIN_BACKEND)
         messages.success(
             request,
             f"Your account is ready. We have sent a link to {user.email}: open it to confirm "
@@ -70,7 +71,7 @@ def password_set(request):
     form = form_class(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.save()
-        login(request, request.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, request.user, backend=LOGIN_BACKEND)
         messages.success(request, "Your password is set.")
         return redirect("accounts:details")
     return render(request, "accounts/password_change.html", {"form": form})

@@ -175,7 +175,7 @@ def query_counts(reference: str) -> dict[str, int]:
 
     from accounts.models import User
 
-    backend = "django.contrib.auth.backends.ModelBackend"
+    backend = "accounts.backends.PermissionsBackend"
     agent, customer, anonymous = Client(), Client(), Client()
     agent.force_login(User.objects.get(email=AGENT_EMAIL), backend=backend)
     customer.force_login(User.objects.get(email=CUSTOMER_EMAIL), backend=backend)
@@ -237,7 +237,7 @@ def queue_variants(repeat: int = 10) -> list[tuple[str, int, int, float, float]]
     from accounts.models import User
     from accounts.roles import Role, user_role_add
 
-    backend = "django.contrib.auth.backends.ModelBackend"
+    backend = "accounts.backends.PermissionsBackend"
     manager = User.objects.filter(email="manager@bench.invalid").first()
     if manager is None:
         manager = User.objects.create_user("manager@bench.invalid", PASSWORD, name="Manager")
@@ -295,7 +295,7 @@ def staff_pages(repeat: int = 5) -> list[tuple[str, str, int, float]]:
     client = Client()
     client.force_login(
         User.objects.get(email="manager@bench.invalid"),
-        backend="django.contrib.auth.backends.ModelBackend",
+        backend="accounts.backends.PermissionsBackend",
     )
     complaint = Complaint.objects.order_by("-pk").only("pk").first()
     case = FormalCase.objects.order_by("-pk").only("register_reference").first()

@@ -58,6 +58,7 @@ from complaints.services.channels import (
     customer_find_or_create,
 )
 from complaints.services.desk import ComplaintChanged
+from complaints.services.remedies import with_voidable_remedy
 
 
 class VisibleComplaintsMixin:
@@ -151,6 +152,19 @@ def _working_span(seconds: int) -> str:
     if not days and (minutes or not hours):
         parts.append(f"{minutes}m")
     return " ".join(parts)
+
+
+# What the case page shows of a complaint's relations, read with it in one query.
+CASE_PAGE_RELATED = (
+    "customer__needs__named_contact",
+    "assignee",
+    "logged_by",
+    "category",
+    "product",
+    "root_cause",
+    "root_cause_recorded_by",
+    "formal_case__senior_manager",
+)
 
 
 @admin.register(Complaint)
@@ -266,6 +280,28 @@ class ComplaintAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return complaints_visible_to(request.user).select_related("customer", "assignee")
+
+    def get_object(self, request, object_id, from_field=None):
+        """The case for its page, read once per request with everything the page shows.
+
+        The people and codes named in its fields, the formal case, the customer's needs and
+        whether a remedy may be voided come in the same query, so the case page costs the
+        same few queries whatever the case holds (ModelAdmin.get_object, one query).
+        """
+        key = (str(object_id), from_field)
+        cached = getattr(request, "_redress_case", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        complaints = with_voidable_remedy(
+            self.get_queryset(request).select_related(*CASE_PAGE_RELATED)
+        )
+        field = Complaint._meta.pk if from_field is None else Complaint._meta.get_field(from_field)
+        try:
+            complaint = complaints.get(**{field.name: field.to_python(object_id)})
+        except (Complaint.DoesNotExist, ValidationError, ValueError):
+            complaint = None
+        request._redress_case = (key, complaint)
+        return complaint
 
     def get_changelist(self, request, **kwargs):
         return ColumnsChangeList
@@ -536,14 +572,7 @@ def formal_banner(complaint, user, actions) -> dict | None:
     """
     if not complaint.formal_at or user.has_perm("complaints.review_formal"):
         return None
-    from escalation.models import FormalCase
-
-    case = (
-        FormalCase.objects.filter(complaint=complaint)
-        .select_related("senior_manager")
-        .only("register_reference", "outcome", "final_proposition_sent_at", "senior_manager")
-        .first()
-    )
+    case = getattr(complaint, "formal_case", None)  # read with the complaint (get_object)
     manager = case.senior_manager if case and case.senior_manager_id else None
     who = f"{manager.name or manager.email}, senior manager," if manager else "A senior manager"
     reference = f" ({case.register_reference})" if case else ""

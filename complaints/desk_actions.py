@@ -28,7 +28,12 @@ from complaints.services.desk import (
     complaint_unchanged,
 )
 from complaints.services.intake import complaint_first_made_change
-from complaints.services.remedies import remedy_for_complaint, remedy_record, remedy_void
+from complaints.services.remedies import (
+    has_voidable_remedy,
+    remedy_for_complaint,
+    remedy_record,
+    remedy_void,
+)
 from complaints.services.responses import (
     complaint_customer_reply,
     complaint_progress_update,
@@ -300,7 +305,7 @@ ACTIONS: dict[str, DeskAction] = {
                 actor=u,
                 reason=d["reason"],
             ),
-            lambda c: c.remedies.live().exclude(kind="adr").exists(),
+            has_voidable_remedy,
             done="Remedy voided.",
             additive=True,
         ),

@@ -837,3 +837,65 @@ def test_filing_a_complaint_costs_a_constant_plus_one_query_per_file():
     assert one - none == QUERIES_PER_FILE
     assert three - none == 3 * QUERIES_PER_FILE
     assert Attachment.objects.filter(kind="customer_upload").count() == 4
+
+
+# --- The case page: a fixed, small number of queries ----------------------------------
+
+# The goal for a member of staff opening a case: session, user, permissions, the complaint
+# with everything its fields name, its timeline, who acts for the customer, its alerts.
+CASE_PAGE_MAX_QUERIES = 10
+
+
+def _full_case():
+    """A formal case with everything a case page shows: codes, needs, a representative..."""
+    from accounts.representatives import representative_record
+    from complaints.models import Category, Product, RootCause
+    from complaints.services.causes import complaint_categorise, complaint_root_cause_record
+    from complaints.services.remedies import remedy_record
+
+    manager = StaffUserFactory(role=Role.SENIOR_MANAGER)
+    agent = StaffUserFactory(role=Role.SUPPORT_AGENT)
+    customer = CustomerFactory(confirmed=True)
+    needs_record(
+        customer=customer, actor=agent, by_customer=False, consent_how=ConsentHow.PHONE,
+        kinds=["hearing"], details="Hearing aid; texts first.", named_contact=agent,
+    )  # fmt: skip
+    complaint = complaint_make(customer=customer, department=Department.TECHNICAL_SUPPORT)
+    representative_record(
+        customer=customer, actor=agent, complaints=[complaint], name="Priya Attorney",
+        relationship="power_of_attorney", email="priya@example.org",
+        authority_seen="lasting power of attorney",
+    )  # fmt: skip
+    complaint_assign(complaint=complaint, assignee=agent, actor=manager)
+    complaint_categorise(
+        complaint=complaint, actor=agent, category=Category.objects.get(code="fault"),
+        product=Product.objects.get(code="broadband"),
+    )  # fmt: skip
+    complaint_root_cause_record(
+        complaint=complaint, actor=agent, root_cause=RootCause.objects.get(code="supplier_fault"),
+        company_at_fault=False,
+    )  # fmt: skip
+    remedy_record(complaint=complaint, actor=agent, kind="apology", note="Sorry.")
+    _history_add(complaint, staff=[agent], rounds=2)
+    complaint = complaint_escalate(
+        complaint=complaint, actor=manager, requested="technical_director", reason="Still down."
+    )
+    formal_case_appoint(case=complaint.formal_case, manager=manager, actor=manager)
+    return complaint, {"manager": manager, "agent": agent}
+
+
+@pytest.mark.parametrize("who", ["manager", "agent"])
+def test_the_case_page_takes_at_most_ten_queries_however_full_the_case(who):
+    complaint, people = _full_case()
+    client = _signed_in(people[who])
+    url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
+    client.get(url)  # warm the caches
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    sql = "\n".join(f"  {q['sql'][:200]}" for q in queries.captured_queries)
+    assert len(queries) <= CASE_PAGE_MAX_QUERIES, f"{len(queries)} queries:\n{sql}"
+    # And the page shows what those queries read.
+    for shown in ("Priya Attorney", "Hearing aid", "Line test 1 shows noise", "Openreach"):
+        assert shown in page, shown
+    if who == "agent":  # not a reviewer: told who owns the formal case (COP-15)
+        assert "a senior manager owns this case" in page

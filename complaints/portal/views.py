@@ -24,6 +24,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.backends import LOGIN_BACKEND
 from accounts.emails import confirmation_email_send
 from accounts.models import CommunicationFormat, Customer
 from accounts.needs import communication_format
@@ -165,7 +166,7 @@ def confirm(request, token: str):
             )
         except AlreadyConfirmed as exc:
             return _already_confirmed(request, exc.user)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend=LOGIN_BACKEND)
         messages.success(request, "Thank you: your email address is confirmed.")
         return redirect("complaints:my-complaints")
     return render(request, "portal/confirm.html", {"token": token})

@@ -236,3 +236,23 @@ def remedies_of(complaint: Complaint) -> QuerySet:
     return complaint.remedies.select_related("approved_by", "recorded_by", "voided_by").order_by(
         "given_at", "pk"
     )
+
+
+def voidable(remedies: QuerySet) -> QuerySet:
+    """The remedies staff may void: live ones, except an ADR remedy (it follows the scheme)."""
+    return remedies.live().exclude(kind=RemedyKind.ADR)
+
+
+def with_voidable_remedy(complaints: QuerySet) -> QuerySet:
+    """`complaints`, each knowing whether it has a remedy to void, read in the same query."""
+    from django.db.models import Exists, OuterRef
+
+    return complaints.annotate(
+        has_voidable_remedy=Exists(voidable(Remedy.objects.filter(complaint=OuterRef("pk"))))
+    )
+
+
+def has_voidable_remedy(complaint: Complaint) -> bool:
+    """Whether the complaint has a remedy staff may void (as read by with_voidable_remedy)."""
+    known = getattr(complaint, "has_voidable_remedy", None)
+    return known if known is not None else voidable(complaint.remedies.all()).exists()
