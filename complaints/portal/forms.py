@@ -119,6 +119,10 @@ class ComplaintForm(forms.Form):
         max_value=10_000_000,
     )
 
+    # Until it is filled in, the form is the same for everyone but its token: its blank
+    # fields are rendered once per process ({% form_fields %}, complaints/templatetags).
+    render_blank_fields_once = True
+
     def __init__(self, *args, signed_in_customer=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["token"].initial = uuid.uuid4().hex

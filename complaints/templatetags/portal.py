@@ -1,6 +1,8 @@
 """Template helpers for accessible forms (WCAG 2.2: hints and errors tied to their field)."""
 
 from django import template
+from django.conf import settings
+from django.utils.html import format_html_join
 
 register = template.Library()
 
@@ -19,3 +21,50 @@ def described(field):
     if field.errors:
         attrs["aria-invalid"] = "true"
     return field.as_widget(attrs=attrs)
+
+
+# A blank field, rendered, for forms that are the same for everyone until filled in
+# (ComplaintForm): its HTML depends only on the field and the value it starts with.
+_RENDERED_ONCE: dict[tuple, str] = {}
+_RENDERED_ONCE_MAX = 512
+
+
+def _once_key(form, bound_field) -> tuple | None:
+    """What a blank field's HTML depends on, or None when it must be rendered each time.
+
+    Only a form that asks (`render_blank_fields_once`), before anything was typed into it,
+    and only a visible field starting empty or on one of its own choices: a field filled
+    in with someone's details (their name, say) is never kept.
+    """
+    if form.is_bound or not getattr(form, "render_blank_fields_once", False) or settings.DEBUG:
+        return None
+    field = bound_field.field
+    value = bound_field.value()
+    choices = {str(key) for key, _ in getattr(field, "flatchoices", ())}
+    if bound_field.is_hidden or not (value in (None, "") or str(value) in choices):
+        return None
+    return (type(form), form.prefix, form.auto_id, bound_field.name, str(value),
+            field.disabled, field.required)  # fmt: skip
+
+
+@register.simple_tag(takes_context=True)
+def form_fields(context, form):
+    """Each field of `form` through portal/_field.html, as `{% include %}` in a loop would.
+
+    A blank field of a form that is the same for everyone (the complaint form before it is
+    filled in) is rendered once per process and reused: rendering the fields was four fifths
+    of the complaint form's time. The one-use token (a hidden field) is rendered each time.
+    tests/complaints/test_form_fields.py checks the HTML is the same, byte for byte.
+    """
+    template = context.template.engine.get_template("portal/_field.html")
+    parts = []
+    for bound_field in form:
+        key = _once_key(form, bound_field)
+        html = _RENDERED_ONCE.get(key) if key else None
+        if html is None:
+            with context.push(field=bound_field):
+                html = template.render(context)
+            if key and len(_RENDERED_ONCE) < _RENDERED_ONCE_MAX:
+                _RENDERED_ONCE[key] = html
+        parts.append(html)
+    return format_html_join("", "{}", ((part,) for part in parts))  # each part is safe HTML
