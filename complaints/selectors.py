@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import BooleanField, CharField, F, IntegerField, Q, Value
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -103,33 +102,33 @@ _TIMELINE_COLUMNS = (
 )  # fmt: skip
 
 
+_TIMELINE_NULLS = {
+    name: Value(None, output_field=field())
+    for name, field in {
+        "who_id": IntegerField, "who_name": CharField, "who_email": CharField,
+        "who_staff": BooleanField, "a": CharField, "b": CharField, "c": CharField,
+        "bytes": IntegerField, "text": CharField, "visible": BooleanField,
+    }.items()
+}  # fmt: skip
+
+
 def _timeline_rows(rows, rank: int, who: str | None, **columns):
-    """`rows` as the timeline's columns, `who` naming its user foreign key (or None)."""
-    text, flag, number = CharField(), BooleanField(), IntegerField()
-    blank = {
-        "who_id": Value(None, output_field=number),
-        "who_name": Value("", output_field=text),
-        "who_email": Value("", output_field=text),
-        "who_staff": Value(False, output_field=flag),
-        "a": Value("", output_field=text),
-        "b": Value("", output_field=text),
-        "c": Value("", output_field=text),
-        "bytes": Value(0, output_field=number),
-        "text": Value("", output_field=text),
-        "visible": Value(False, output_field=flag),
-    }
+    """`rows` as the timeline's columns, `who` naming its user foreign key (or None).
+
+    A column a source has not got is NULL (a literal, no parameter to bind); so is a user
+    column when nobody is named.
+    """
+    chosen = {name: _TIMELINE_NULLS[name] for name in _TIMELINE_COLUMNS[3:]}
     if who:
-        blank |= {
+        chosen |= {
             "who_id": F(f"{who}_id"),
-            "who_name": Coalesce(F(f"{who}__name"), Value("", output_field=text)),
-            "who_email": Coalesce(F(f"{who}__email"), Value("", output_field=text)),
-            "who_staff": Coalesce(F(f"{who}__is_staff"), Value(False, output_field=flag)),
+            "who_name": F(f"{who}__name"),
+            "who_email": F(f"{who}__email"),
+            "who_staff": F(f"{who}__is_staff"),
         }
-    chosen = (
-        blank
-        | columns
-        | {"rank": Value(rank, output_field=number), "row_id": F("pk"), "moment": F("at")}
-    )
+    chosen |= columns | {
+        "rank": Value(rank, output_field=IntegerField()), "row_id": F("pk"), "moment": F("at"),
+    }  # fmt: skip
     return rows.order_by().values(**{name: chosen[name] for name in _TIMELINE_COLUMNS})
 
 
@@ -199,7 +198,7 @@ def complaint_timeline(complaint, *, customer_view: bool = False) -> list[Timeli
     customer_user_id = complaint.customer.user_id
     entries = []
     for row in rows:
-        user = row["who_name"] or row["who_email"]  # str(User): the name, else the email
+        user = row["who_name"] or row["who_email"] or ""  # str(User): the name, else the email
         if row["rank"] == 0:
             # "From the customer", or who wrote it when a representative did (GC C5): a
             # message the customer's own login sent, or staff typed in from a call or
