@@ -154,10 +154,20 @@ def customers_matching(term: str):
 
 
 def portal_customer(user) -> Customer | None:
-    """Return the confirmed customer record of a portal login, or None."""
+    """Return the confirmed customer record of a portal login, or None.
+
+    Read once per request: the record found is kept on the request's user object (a new
+    one each request), so the portal's list and a complaint's page do not read it twice.
+    Not finding one is not kept: a confirmation later in the same request must count.
+    """
     if not getattr(user, "is_authenticated", False):
         return None
-    return Customer.objects.filter(user=user, email_confirmed_at__isnull=False).first()
+    found = getattr(user, "_redress_portal_customer", None)
+    if found is None:
+        found = Customer.objects.filter(user=user, email_confirmed_at__isnull=False).first()
+        if found is not None:
+            user._redress_portal_customer = found
+    return found
 
 
 @transaction.atomic

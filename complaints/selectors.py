@@ -325,17 +325,14 @@ def portal_complaints_for(user, *, acting: bool = False):
 
     if not getattr(user, "is_authenticated", False):
         return Complaint.objects.none()
-    from accounts.models import Customer
     from accounts.representatives import complaints_visible_q
+    from accounts.services import portal_customer
 
     # The customer's own number, not a join or a subquery: the database then reads the
     # customer's rows from complaint_customer_idx (an OR with a subquery in it makes
     # PostgreSQL walk every complaint instead).
-    mine = list(
-        Customer.objects.filter(user=user, email_confirmed_at__isnull=False).values_list(
-            "pk", flat=True
-        )
-    )
+    customer = portal_customer(user)
+    mine = [customer.pk] if customer else []
     return Complaint.objects.filter(
         Q(customer_id__in=mine) | complaints_visible_q(user, acting=acting)
     ).select_related("customer")
