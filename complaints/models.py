@@ -454,11 +454,19 @@ class Complaint(models.Model):
         return f"{self.reference}: {self.subject}"
 
     def save(self, **kwargs):
-        """Save the complaint; never its history head, which record() alone writes."""
+        """Save the complaint; never its history head, which record() alone writes.
+
+        Except for the complaint of an open HistoryBatch (created in this transaction, so
+        the head held on this very instance is the head): a whole save of it writes the
+        head too, and the batch then need not move the head with an UPDATE of its own.
+        """
+        batch = _HISTORY_BATCH.get()
+        own = batch is not None and batch.complaint is self
         if not self._state.adding and not kwargs.get("force_insert"):
             # A copy loaded before an event was recorded elsewhere must not put back the
             # head it read: an UPDATE of the other columns only.
             names = kwargs.get("update_fields")
+            whole = names is None
             if names is None:
                 deferred = self.get_deferred_fields()
                 names = [
@@ -466,8 +474,12 @@ class Complaint(models.Model):
                     for f in self._meta.concrete_fields
                     if not f.primary_key and f.attname not in deferred
                 ]
-            kwargs["update_fields"] = [n for n in names if n not in HISTORY_HEAD_FIELDS]
+            kwargs["update_fields"] = [
+                n for n in names if (own and whole) or n not in HISTORY_HEAD_FIELDS
+            ]
         super().save(**kwargs)
+        if own and HISTORY_HEAD_FIELDS <= set(kwargs.get("update_fields") or ()):
+            batch.head_saved = (self.history_count, self.history_head)
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Complaints are never deleted; close them instead.")
@@ -609,6 +621,8 @@ class HistoryBatch:
         self.complaint: Complaint | None = None
         self.events: list[CaseEvent] = []
         self.webhooks: list[list] = []
+        # (count, head) as a whole save of the batch's complaint last wrote them.
+        self.head_saved: tuple[int, str] | None = None
 
     def holds(self, complaint: Complaint) -> bool:
         return self.complaint is not None and self.complaint.pk == complaint.pk
@@ -641,9 +655,10 @@ class HistoryBatch:
 
         CaseEvent.objects.bulk_create(self.events)  # primary keys come back (RETURNING)
         last = self.events[-1]
-        Complaint.objects.filter(pk=self.complaint.pk).update(
-            history_count=last.seq, history_head=last.hash
-        )
+        if self.head_saved != (last.seq, last.hash):  # not written with the row since
+            Complaint.objects.filter(pk=self.complaint.pk).update(
+                history_count=last.seq, history_head=last.hash
+            )
         webhooks_write_planned(list(zip(self.events, self.webhooks, strict=True)))
 
 
@@ -654,6 +669,13 @@ def history_batch_holds(complaint: Complaint) -> bool:
     """Whether `complaint` was created in this transaction, inside a HistoryBatch."""
     batch = _HISTORY_BATCH.get()
     return batch is not None and batch.holds(complaint)
+
+
+def history_batch_owns(complaint: Complaint) -> bool:
+    """Whether `complaint` is the very instance an open HistoryBatch holds (created in this
+    transaction): its fields, history head included, are the row as stored."""
+    batch = _HISTORY_BATCH.get()
+    return batch is not None and batch.complaint is complaint
 
 
 def history_batch_adopt(complaint: Complaint) -> None:

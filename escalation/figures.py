@@ -4,12 +4,13 @@ One rule, one place: each complaint, notice, ADR referral, remedy and satisfacti
 *contributes* counts to `MonthlyFigure` rows keyed by (London month, department, channel,
 customer type, category, root cause). When one of
 them is saved, its contribution before and after the change is computed with the same
-functions and the difference is added to the rows with F() increments, in the same
-transaction as the change (the model signals connected in EscalationConfig.ready(), so every
-service that writes a counted fact is covered: intake, transitions, responses, enforcement,
-escalation). `figures_from_scratch()` counts the same contributions over every stored row
-(in chunks: bounded memory); `manage.py rebuild_figures` replaces the table with it, and the
-tests check that the kept table equals it after realistic sequences of operations.
+functions and the difference is added to the rows (one INSERT ... ON CONFLICT DO UPDATE),
+in the same transaction as the change (the model signals connected in
+EscalationConfig.ready(), so every service that writes a counted fact is covered: intake,
+transitions, responses, enforcement, escalation). `figures_from_scratch()` counts the same
+contributions over every stored row (in chunks: bounded memory); `manage.py rebuild_figures`
+replaces the table with it, and the tests check that the kept table equals it after
+realistic sequences of operations.
 
 What each counter counts (COP ids in escalation.reports.dashboard_figures):
   cohort, by the month the complaint was first made (COP-07): received, acknowledged,
@@ -46,10 +47,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
-from complaints.models import ClosureReason, Complaint, NoticeKind
+from complaints.models import ClosureReason, Complaint, NoticeKind, history_batch_owns
 from escalation.models import AdrReferral, MonthlyFigure
 
 DIMENSIONS: tuple[str, ...] = ("department", "channel", "customer_type", "category", "root_cause")
@@ -214,22 +214,65 @@ def _difference(after: Delta, before: Delta) -> Delta:
 
 
 def figures_apply(delta: Delta) -> None:
-    """Add `delta` to the stored rows, with F() increments (one UPDATE a row touched).
+    """Add `delta` to the stored rows, in one statement for every row touched.
 
-    A row missing is created first (INSERT ... ON CONFLICT DO NOTHING, so two transactions
-    creating the same month's row do not fail), then incremented.
+    Inside complaints.transactions.whole_transaction() (the portal's filing) the
+    differences are added up and written once at its end, still inside it: a complaint's
+    "received" on its INSERT and its "acknowledged" a moment later are one increment of
+    the same row, not two.
+    """
+    from complaints.transactions import at_end
+
+    pending = at_end("escalation.figures", Counter, _figures_write)
+    if pending is None:
+        _figures_write(delta)
+    else:
+        pending.update(delta)  # Counter.update adds (negative differences too)
+
+
+def _figures_write(delta: Delta) -> None:
+    """INSERT ... ON CONFLICT (the month's key) DO UPDATE SET measure = measure + n.
+
+    One statement on SQLite (3.24 and later) and PostgreSQL: a row missing is created with
+    the difference, one present is incremented, and two transactions creating the same
+    month's row do not fail (the second waits on the unique key, then increments). Rows in
+    key order, as before, so two transactions touching the same rows take them in the same
+    order. Django's bulk_create(update_conflicts=True) sets a column to the new value; it
+    cannot add to it.
     """
     by_key: dict[Key, dict[str, int]] = {}
     for (key, measure), n in delta.items():
         if n:
             by_key.setdefault(key, {})[measure] = by_key.get(key, {}).get(measure, 0) + n
+    by_key = {key: changes for key, changes in by_key.items() if any(changes.values())}
+    if not by_key:
+        return
+    measures = sorted({m for changes in by_key.values() for m in changes})
+    columns = ("month", *DIMENSIONS, *MEASURES)
+    table = connection.ops.quote_name(MonthlyFigure._meta.db_table)
+    quoted = [connection.ops.quote_name(MonthlyFigure._meta.get_field(c).column) for c in columns]
+    keys = ", ".join(quoted[: 1 + len(DIMENSIONS)])
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    updates = ", ".join(
+        f"{q} = {table}.{q} + EXCLUDED.{q}"
+        for c, q in zip(columns, quoted, strict=True)
+        if c in measures
+    )
+    params: list = []
     for key, changes in sorted(by_key.items()):
-        lookup = dict(zip(("month", *DIMENSIONS), key, strict=True))
-        increments = {m: F(m) + n for m, n in changes.items()}
-        rows = MonthlyFigure.objects.filter(**lookup)
-        if not rows.update(**increments):
-            MonthlyFigure.objects.bulk_create([MonthlyFigure(**lookup)], ignore_conflicts=True)
-            rows.update(**increments)
+        params.extend(key)
+        params.extend(changes.get(m, 0) for m in MEASURES)
+    month_field = MonthlyFigure._meta.get_field("month")
+    for i in range(0, len(params), len(columns)):
+        params[i] = month_field.get_db_prep_value(params[i], connection)
+    # Only our table's and columns' quoted names are formatted in; the values are parameters.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(quoted)}) VALUES "  # noqa: S608  # nosec B608
+        + ", ".join([row] * len(by_key))
+        + f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 # --- Keeping the figures up to date (signal receivers) --------------------------------
@@ -316,6 +359,11 @@ def complaint_before_save(sender, instance, raw=False, update_fields=None, **kwa
     writing = _loaded(instance, COMPLAINT_FIELDS, update_fields)
     if all(f in loaded and loaded[f] == v for f, v in writing.items()):
         instance._figures_before = "unchanged"
+        return
+    if history_batch_owns(instance) and all(f in loaded for f in COMPLAINT_FIELDS):
+        # Created in this transaction and saved only through this very instance (the
+        # filing's HistoryBatch): what it last wrote is the row as stored.
+        instance._figures_before = {f: loaded[f] for f in COMPLAINT_FIELDS}
         return
     instance._figures_before = (
         Complaint.objects.filter(pk=instance.pk).values(*COMPLAINT_FIELDS).first()

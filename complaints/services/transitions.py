@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from complaints.clocks import clocks_save, resolution_record
+from complaints.clocks import alarms_sync, clocks_apply, clocks_save, resolution_record
 from complaints.domain.causes import close_problems
 from complaints.domain.lifecycle import (
     CLOSED_STATUSES,
@@ -16,7 +16,13 @@ from complaints.domain.lifecycle import (
     check_transition,
     is_reopen,
 )
-from complaints.models import CaseEvent, ClosureReason, Complaint, NoticeKind
+from complaints.models import (
+    CaseEvent,
+    ClosureReason,
+    Complaint,
+    NoticeKind,
+    history_batch_owns,
+)
 from complaints.signals import complaint_status_changed
 from complaints.transactions import atomic_step
 
@@ -100,21 +106,33 @@ def complaint_transition(
     at = at or timezone.now()
     _enter(locked, current=current, to=to, at=at, closure_reason=closure_reason)
     locked.status = to.value
-    changed_clocks = clocks_save(locked, alarms=alarms)
 
-    details = transition_details(
-        current, to, closure_reason=closure_reason, changed_clocks=changed_clocks, extra=extra
-    )
-    event = CaseEvent.objects.record(
-        complaint=locked,
-        kind=CaseEvent.Kind.STATUS_CHANGED,
-        actor=actor,
-        reason=reason,
-        from_status=current.value,
-        to_status=to.value,
-        at=at,
-        extra=details,
-    )
+    def recorded(changed_clocks) -> CaseEvent:
+        details = transition_details(
+            current, to, closure_reason=closure_reason, changed_clocks=changed_clocks, extra=extra
+        )
+        return CaseEvent.objects.record(
+            complaint=locked,
+            kind=CaseEvent.Kind.STATUS_CHANGED,
+            actor=actor,
+            reason=reason,
+            from_status=current.value,
+            to_status=to.value,
+            at=at,
+            extra=details,
+        )
+
+    if history_batch_owns(locked):
+        # Created in this transaction (models.HistoryBatch): the event is chained in memory
+        # first, from the case as it will be saved, so that the one UPDATE of the row
+        # writes the new history head with it. What clocks_save does, in that order.
+        changed_clocks = clocks_apply(locked)
+        locked.version += 1
+        event = recorded(changed_clocks)
+        locked.save()
+        alarms_sync(locked, existing=alarms)
+    else:
+        event = recorded(clocks_save(locked, alarms=alarms))
     transaction.on_commit(
         lambda: complaint_status_changed.send(
             sender=Complaint,
