@@ -785,7 +785,7 @@ def test_every_page_is_in_the_table():
 
     covered = {p.values[0].url_name for p in PAGES}
     not_lists = {
-        "complaints:complaint-sent",  # one complaint just filed, by the session
+        "complaints:complaint-sent",  # one complaint just filed, by this browser
         "complaints:confirm",  # a button
         "complaints:healthz",
         "complaints:staff-attachment-download",  # one file

@@ -40,6 +40,7 @@ from complaints.domain.wording import date_words, moment_words
 from complaints.forms import form_errors_add
 from complaints.models import Complaint
 from complaints.paging import paged
+from complaints.portal.filed import filed_by_this_browser, filed_remember
 from complaints.portal.forms import (
     ComplaintForm,
     DeadlockForm,
@@ -63,7 +64,6 @@ from complaints.services.portal import (
 from complaints.services.responses import complaint_customer_next_step
 
 CODE_TEXT = Path(settings.BASE_DIR) / "templates" / "portal" / "code-of-practice.txt"
-FILED_KEY = "portal_filed"
 
 
 # --- Public pages (COP-02, COP-20) --------------------------------------------------------
@@ -124,10 +124,9 @@ def complain(request):
                 # Sent once the filing is committed (it is, here), as before.
                 user = request.user if request.user.is_authenticated else None
                 confirmation_email_send(request, email=email, user=user)
-            filed = request.session.get(FILED_KEY, [])
-            if complaint.pk not in filed:
-                request.session[FILED_KEY] = [*filed, complaint.pk][-10:]
-            return redirect("complaints:complaint-sent", complaint.reference)
+            response = redirect("complaints:complaint-sent", complaint.reference)
+            filed_remember(request, response, complaint.pk)  # a signed cookie, no session row
+            return response
     return render(request, "portal/complain.html", {"form": form, "customer": customer})
 
 
@@ -135,7 +134,7 @@ def complain(request):
 def complaint_sent(request, reference: str):
     """Confirm a complaint just made: reference, next step and reply date (COP-05)."""
     complaint = get_object_or_404(
-        Complaint, reference=reference, pk__in=request.session.get(FILED_KEY, [])
+        Complaint, reference=reference, pk__in=filed_by_this_browser(request)
     )
     confirmed = portal_customer(request.user)
     return render(

@@ -47,9 +47,9 @@ NOW = datetime(2026, 3, 9, 9, 30, tzinfo=ZoneInfo("Europe/London"))
 # issue 17 it was 65 (68 signed in). A real request makes two fewer on SQLite and four
 # fewer on PostgreSQL (no BEGIN statements). Issue 17 asked for 15 at most; what is left,
 # and why, is listed in docs-helpers/readme-filing.md.
-ANONYMOUS_NEW = 19
-ANONYMOUS_KNOWN = 19  # the customer's needs come with the customer; representatives: one
-SIGNED_IN = 21  # the session's user and customer, read before the form is
+ANONYMOUS_NEW = 15
+ANONYMOUS_KNOWN = 15  # the customer's needs come with the customer; representatives: one
+SIGNED_IN = 18  # the session's user and customer, read before the form is
 
 
 @pytest.fixture(autouse=True)

@@ -355,7 +355,7 @@ def test_every_case_url_of_the_portal_is_in_this_matrix():
     from complaints.urls import urlpatterns
 
     names = {f"complaints:{p.name}" for p in urlpatterns if "<str:reference>" in str(p.pattern)}
-    names.discard("complaints:complaint-sent")  # guarded by the session instead, tested below
+    names.discard("complaints:complaint-sent")  # guarded by a signed cookie, tested below
     assert names == {name for name, _ in PORTAL_CASE_URLS}
 
 
@@ -383,12 +383,58 @@ def test_another_customer_gets_404_and_changes_nothing(name, extra, method):
     assert getattr(signed_in(alice), "get")(url).status_code == 200
 
 
-def test_the_sent_page_is_only_for_the_session_that_sent_it(client):
+def test_the_sent_page_is_only_for_the_browser_that_sent_it(client):
     client.post(reverse("complaints:complain"), form_data())
     complaint = Complaint.objects.get()
     url = reverse("complaints:complaint-sent", args=[complaint.reference])
     assert client.get(url).status_code == 200
     assert Client().get(url).status_code == 404
+
+
+def test_filing_anonymously_writes_no_session_and_the_sent_cookie_cannot_be_forged(client):
+    from django.contrib.sessions.models import Session
+
+    from complaints.portal.filed import FILED_COOKIE
+
+    other = complaint_make()
+    response = client.post(reverse("complaints:complain"), form_data())
+    assert Session.objects.count() == 0 and "sessionid" not in response.cookies
+    cookie = response.cookies[FILED_COOKIE]
+    assert cookie["httponly"] and cookie["path"] == reverse("complaints:complain")
+    # Someone who edits the cookie to name another person's complaint sees nothing of it.
+    value, signature = cookie.value.rsplit(":", 1)
+    stranger = Client()
+    stranger.cookies[FILED_COOKIE] = f"{value}:{'A' * len(signature)}"
+    own = Complaint.objects.exclude(pk=other.pk).get()
+    assert (
+        stranger.get(reverse("complaints:complaint-sent", args=[own.reference])).status_code == 404
+    )
+    client.cookies[FILED_COOKIE] = f"{value}x:{signature}"
+    assert client.get(reverse("complaints:complaint-sent", args=[own.reference])).status_code == 404
+    assert (
+        client.get(reverse("complaints:complaint-sent", args=[other.reference])).status_code == 404
+    )
+
+
+def test_the_sent_page_lasts_an_hour(client, frozen):
+    client.post(reverse("complaints:complain"), form_data())
+    url = reverse("complaints:complaint-sent", args=[Complaint.objects.get().reference])
+    frozen.shift(timedelta(minutes=59))
+    assert client.get(url).status_code == 200
+    frozen.shift(timedelta(minutes=2))
+    assert client.get(url).status_code == 404
+
+
+def test_a_signed_in_customers_sent_page_goes_when_they_sign_out():
+    customer, other = CustomerFactory(confirmed=True), CustomerFactory(confirmed=True)
+    client = signed_in(customer)
+    client.post(reverse("complaints:complain"), form_data(email=customer.email))
+    url = reverse("complaints:complaint-sent", args=[Complaint.objects.get().reference])
+    assert client.get(url).status_code == 200
+    client.post(reverse("accounts:logout"))
+    assert client.get(url).status_code == 404  # the cookie stays, but it was theirs
+    client.force_login(other.user)
+    assert client.get(url).status_code == 404
 
 
 def test_an_unconfirmed_login_sees_no_complaints_even_with_the_same_email():
