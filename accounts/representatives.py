@@ -31,7 +31,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -105,6 +105,23 @@ class Recipients:
 
     representatives: tuple[Representative, ...]
     customer: bool
+
+
+def with_represented(customers):
+    """`customers` (a Customer queryset) annotated `represented`: whether any representative
+    was ever recorded for each, in force or not (a subquery in the same SELECT)."""
+    return customers.annotate(
+        represented=Exists(Representative.objects.filter(customer_id=OuterRef("pk")))
+    )
+
+
+def recipients_if_unrepresented(customer: Customer) -> Recipients | None:
+    """Who a notice goes to without a query, for a customer read with_represented() who
+    never had a representative: the customer alone, as letter_recipients() would say.
+    None otherwise (letter_recipients() reads the authorities in force)."""
+    if getattr(customer, "represented", None) is False:
+        return Recipients(representatives=(), customer=True)
+    return None
 
 
 def letter_recipients(complaint, now: datetime | None = None) -> Recipients:

@@ -153,20 +153,29 @@ def customers_matching(term: str):
     )
 
 
-def portal_customer(user) -> Customer | None:
+def portal_customer(user, *, filing: bool = False) -> Customer | None:
     """Return the confirmed customer record of a portal login, or None.
 
     Read once per request: the record found is kept on the request's user object (a new
     one each request), so the portal's list and a complaint's page do not read it twice.
     Not finding one is not kept: a confirmation later in the same request must count.
+
+    With `filing` (the complaint form), in the same SELECT: the customer's needs and
+    whether they ever had a representative, which filing would otherwise read one each.
     """
     if not getattr(user, "is_authenticated", False):
         return None
     found = getattr(user, "_redress_portal_customer", None)
-    if found is None:
-        found = Customer.objects.filter(user=user, email_confirmed_at__isnull=False).first()
-        if found is not None:
-            user._redress_portal_customer = found
+    if found is not None and (not filing or hasattr(found, "represented")):
+        return found
+    records = Customer.objects.filter(user=user, email_confirmed_at__isnull=False)
+    if filing:
+        from accounts.representatives import with_represented
+
+        records = with_represented(records.select_related("needs"))
+    found = records.first()
+    if found is not None:
+        user._redress_portal_customer = found
     return found
 
 

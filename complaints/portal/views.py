@@ -94,7 +94,7 @@ def what_happens_next(request):
 @require_http_methods(["GET", "POST"])
 def complain(request):
     """Make a complaint, signed in or not; the same form sent twice files once."""
-    customer = portal_customer(request.user)
+    customer = portal_customer(request.user, filing=True)
     form = ComplaintForm(request.POST or None, request.FILES or None, signed_in_customer=customer)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

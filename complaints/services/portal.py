@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Customer, CustomerType
 from accounts.needs import UNREAD, needs_of, needs_read
-from accounts.representatives import Recipients
+from accounts.representatives import Recipients, recipients_if_unrepresented, with_represented
 from complaints.models import (
     Attachment,
     CaseEvent,
@@ -209,11 +209,12 @@ def _portal_complaint_file(
     needs, needs_of_whom = UNREAD, None
     if customer is None:
         email = email.strip().lower()
-        found = Customer.objects.filter(email__iexact=email).select_related("needs")
-        customer = found.order_by("user", "-pk").first() if email else None
-        if customer is not None:
-            # Read with the customer, in this transaction.
-            needs, needs_of_whom = needs_of(customer), customer
+        found = with_represented(Customer.objects.filter(email__iexact=email))
+        customer = found.select_related("needs").order_by("user", "-pk").first() if email else None
+    if customer is not None and Customer.needs.is_cached(customer):
+        # Read with the customer (found here, in this transaction; or signed in, with the
+        # login a moment before it: portal_customer(filing=True)).
+        needs, needs_of_whom = needs_of(customer), customer
     stated = account_reference.strip()
     customer, to_match = customer_for_stated_reference(
         customer, stated=stated, email=(customer.email if customer else email) or email
@@ -241,8 +242,12 @@ def _portal_complaint_file(
         needs = None
     elif customer is not needs_of_whom:
         needs = needs_read(customer)  # the signed-in customer, or the reference's holder
-    # A customer created in this transaction has no representatives yet.
-    recipients = Recipients(representatives=(), customer=True) if new_customer else None
+    # A customer created in this transaction has no representatives yet; one read with
+    # with_represented() may have never had one (no query then either).
+    if new_customer:
+        recipients = Recipients(representatives=(), customer=True)
+    else:
+        recipients = recipients_if_unrepresented(customer)
 
     with HistoryBatch():
         complaint, alarms = _file(

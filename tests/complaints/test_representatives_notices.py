@@ -142,6 +142,36 @@ def test_on_the_portal(way, copy_customer):
 
 
 @pytest.mark.parametrize(("way", "copy_customer"), WAYS)
+def test_on_the_portal_without_signing_in(way, copy_customer):
+    """Found by the email typed in: the representative is read with the customer's record."""
+    customer = CustomerFactory(postal_address=ADDRESS)
+    rep = represented(customer, contact_method=way, copy_customer=copy_customer)
+    with time_machine.travel(MONDAY, tick=False):
+        form = complaint_form_data(name=customer.name, email=customer.email)
+        assert Client().post(reverse("complaints:complain"), form).status_code == 302
+    deliver(MONDAY)
+    complaint = Complaint.objects.get(customer=customer)
+    ack = Notice.objects.get(complaint=complaint, kind=NoticeKind.ACKNOWLEDGEMENT)
+    assert_went_to_both(ack, rep, copy_customer=copy_customer)
+
+
+def test_on_the_portal_after_the_authority_was_withdrawn_only_the_customer_hears():
+    customer = CustomerFactory(confirmed=True, postal_address=ADDRESS)
+    rep = represented(customer, copy_customer=False)
+    representative_withdraw(rep=rep, actor=StaffUserFactory(), reason="Ended.")
+    client = Client()
+    client.force_login(customer.user)
+    with time_machine.travel(MONDAY, tick=False):
+        form = complaint_form_data(name=customer.name, email=customer.email)
+        assert client.post(reverse("complaints:complain"), form).status_code == 302
+    deliver(MONDAY)
+    ack = Notice.objects.get(complaint__customer=customer, kind=NoticeKind.ACKNOWLEDGEMENT)
+    assert list(ack.deliveries.values_list("representative", "recipient")) == [
+        (None, customer.email)
+    ]
+
+
+@pytest.mark.parametrize(("way", "copy_customer"), WAYS)
 def test_by_email(way, copy_customer):
     customer = CustomerFactory(email="zoe.bronte@example.org", postal_address=ADDRESS)
     rep = represented(customer, contact_method=way, copy_customer=copy_customer)
