@@ -365,7 +365,7 @@ def dashboard_now(*, department: str | None, now: datetime | None = None) -> lis
     now = now or timezone.now()
     departments = [department] if department else list(Department.values)
     kept = (
-        MonthlyFigure.objects.filter(department__in=departments)
+        MonthlyFigure.objects.filter(department__in=departments, open__gt=0)
         .values("department")
         .annotate(kind=Value("open"), n=Sum("open"))
         .values_list("department", "kind", "n")
