@@ -300,9 +300,8 @@ def queue_variants(repeat: int = 10) -> list[tuple[str, int, int, float, float]]
 
 def staff_pages(
     repeat: int = 5, labels: tuple[str, ...] | None = None
-) -> list[tuple[str, str, int, float, float]]:
-    """The other staff pages in-process as a senior manager: (label, path, queries, median
-    ms, median ms spent in the database as the cursor measured it).
+) -> list[tuple[str, str, int, float]]:
+    """The other staff pages in-process as a senior manager: (label, path, queries, median ms).
 
     The desk's long lists (every case's history, alerts, the outbox) and the formal
     complaint pages grow with every case; each should cost about the same at 100k and 1M.
@@ -346,29 +345,20 @@ def staff_pages(
     for label, path in pages:
         if client.get(path).status_code != 200:
             sys.exit(f"{label}: {path} did not answer 200")
-        samples, sql = [], []
+        samples = []
         for _ in range(repeat):
             started = time.perf_counter()
             with CaptureQueriesContext(connection) as ctx:
                 client.get(path)
             samples.append((time.perf_counter() - started) * 1000)
-            sql.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
-        rows.append(
-            (
-                label,
-                path,
-                len(ctx.captured_queries),
-                statistics.median(samples),
-                statistics.median(sql),
-            )
-        )
+        rows.append((label, path, len(ctx.captured_queries), statistics.median(samples)))
     return rows
 
 
 def staff_table(rows) -> str:
-    lines = ["| page | path | queries | ms | of which SQL ms |", "|---|---|---:|---:|---:|"]
-    for label, path, queries, ms, sql_ms in rows:
-        lines.append(f"| {label} | `{path}` | {queries} | {ms:.1f} | {sql_ms:.1f} |")
+    lines = ["| page | path | queries | ms |", "|---|---|---:|---:|"]
+    for label, path, queries, ms in rows:
+        lines.append(f"| {label} | `{path}` | {queries} | {ms:.1f} |")
     return "\n".join(lines)
 
 
