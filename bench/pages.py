@@ -21,10 +21,12 @@ With --concurrent-filings N, N anonymous complaints are then posted at the same 
 (N threads, one connection each, released together), and the status counts and p50/p99
 printed; any 5xx fails the run. Last, in-process: every staff queue tab (as a manager and
 as an agent), and the other staff pages that grow with every case (history, alerts, outbox,
-formal complaints, register).
+formal complaints, register). With --only staff, only those staff pages run (no gunicorn,
+no load); with --only dashboard, only the dashboard and yearly return rows.
 
   .venv/bin/python bench/pages.py [--complaints N | --million] [--seconds S] [--connections C]
                                   [--workers W] [--keep] [--concurrent-filings N]
+                                  [--only staff|dashboard] [--repeat N]
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_pages .venv/bin/python bench/pages.py
 
 The database is var/bench/pages.sqlite3 unless DATABASE_URL is given; its name must contain
@@ -221,6 +223,29 @@ QUEUE_VARIANTS = [
 ]
 
 
+def manager_ready():
+    """The senior manager (who sees every department) the in-process runs sign in as."""
+    from accounts.models import User
+    from accounts.roles import Role, user_role_add
+
+    manager = User.objects.filter(email="manager@bench.invalid").first()
+    if manager is None:
+        manager = User.objects.create_user("manager@bench.invalid", PASSWORD, name="Manager")
+        user_role_add(user=manager, role=Role.SENIOR_MANAGER)
+    return manager
+
+
+def load_average() -> str:
+    """The 1-minute load average, to note beside each figure (the machine is shared)."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "unknown"
+
+
+DASHBOARD_PAGES = ("dashboard", "return", "return CSV")
+
+
 def queue_variants(repeat: int = 10) -> list[tuple[str, int, int, float, float]]:
     """Every staff queue in-process, as a senior manager (who sees every department) and as
     the agent: (label, queries, rows, median ms manager, median ms agent).
@@ -235,13 +260,10 @@ def queue_variants(repeat: int = 10) -> list[tuple[str, int, int, float, float]]
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
-    from accounts.roles import Role, user_role_add
+    from accounts.roles import Role
 
     backend = "accounts.backends.PermissionsBackend"
-    manager = User.objects.filter(email="manager@bench.invalid").first()
-    if manager is None:
-        manager = User.objects.create_user("manager@bench.invalid", PASSWORD, name="Manager")
-        user_role_add(user=manager, role=Role.SENIOR_MANAGER)
+    manager = manager_ready()
     # The agent: a seeded support agent, who has a career of assigned cases ("mine").
     agent = (
         User.objects.filter(
@@ -276,7 +298,9 @@ def queue_variants(repeat: int = 10) -> list[tuple[str, int, int, float, float]]
     return rows
 
 
-def staff_pages(repeat: int = 5) -> list[tuple[str, str, int, float]]:
+def staff_pages(
+    repeat: int = 5, labels: tuple[str, ...] | None = None
+) -> list[tuple[str, str, int, float]]:
     """The other staff pages in-process as a senior manager: (label, path, queries, median ms).
 
     The desk's long lists (every case's history, alerts, the outbox) and the formal
@@ -315,6 +339,8 @@ def staff_pages(repeat: int = 5) -> list[tuple[str, str, int, float]]:
         ("return", "/staff/reports/return/"),
         ("return CSV", "/staff/reports/return/?format=csv"),
     ]
+    if labels is not None:
+        pages = [(label, path) for label, path in pages if label in labels]
     rows = []
     for label, path in pages:
         if client.get(path).status_code != 200:
@@ -694,6 +720,18 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="reuse the benchmark database when it already holds this many complaints",
     )
+    parser.add_argument(
+        "--only",
+        choices=["staff", "dashboard"],
+        help="measure only the in-process staff pages (staff), or only the dashboard and "
+        "return rows (dashboard), and skip the load runs; --repeat sets the samples",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="samples per in-process staff page, median reported (default 5)",
+    )
     args = parser.parse_args(argv)
     if args.million:
         args.complaints = 1_000_000
@@ -705,6 +743,18 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{BENCH_DIR / 'pages.sqlite3'}")
     engine, reference = desk_ready(args.complaints, keep=args.keep)
     from django.db import connections
+
+    if args.only:
+        manager_ready()
+        labels = DASHBOARD_PAGES if args.only == "dashboard" else None
+        others = staff_pages(repeat=args.repeat, labels=labels)
+        print()
+        print(
+            f"{args.complaints:,} complaints, {engine}; staff pages in-process, as a senior "
+            f"manager (median of {args.repeat}); load average {load_average()}:"
+        )
+        print(staff_table(others))
+        return
 
     queries = query_counts(reference)
     variants = queue_variants()

@@ -403,6 +403,11 @@ class Complaint(models.Model):
             # A customer's own complaints, newest first (the portal's "Your complaints").
             models.Index(fields=["customer", "-first_made_at"], name="complaint_customer_idx"),
             models.Index(fields=["department", "next_due_at"], name="complaint_next_due_idx"),
+            # The dashboard's "overdue now" (open, next duty past) counted from the index
+            # alone: the status is read from it too, not from every overdue row.
+            models.Index(
+                fields=["department", "next_due_at", "status"], name="complaint_overdue_idx"
+            ),
             # The desk's Formal queue, newest first: recent complaints are rarely formal yet,
             # so walking complaint_first_made_idx would pass over most of the table.
             models.Index(

@@ -30,8 +30,11 @@ remedies and answer) to that root cause, so "by root cause" always describes the
 they are understood today.
 
 The one figure that depends on the moment it is read, "first responses measured" (sent, or
-due by now), is `received` less the complaints not answered whose response is not yet due:
-those are few (their deadline is still ahead) and found by the response-deadline index.
+due by now), is `received` less the complaints not answered whose response is not yet due.
+Those are kept too, per response deadline (PendingResponse, measure "unanswered", under the
+key (month, *dims, response_due_at)): the reports sum the few rows whose deadline is still
+ahead instead of counting the complaints. "open" counts, in the cohort, the complaints not
+closed: the dashboard's "open now" is its sum over every month.
 
 A new dimension is a key column on MonthlyFigure and an entry in DIMENSIONS (and in
 DIMENSION_SOURCES when the complaint's attname differs); a new measure a counter column,
@@ -50,7 +53,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from complaints.models import ClosureReason, Complaint, NoticeKind, history_batch_owns
-from escalation.models import AdrReferral, MonthlyFigure
+from escalation.models import AdrReferral, MonthlyFigure, PendingResponse
 
 DIMENSIONS: tuple[str, ...] = ("department", "channel", "customer_type", "category", "root_cause")
 # Where each dimension comes from on a complaint (its attname), when not a field of that name.
@@ -71,6 +74,7 @@ MEASURES: tuple[str, ...] = (
     "responded_within_2_working_days",
     "resolution_measured",
     "resolved_within_10",
+    "open",
     "auto_closed",
     "escalated_to_formal",
     "adr_letters_sent",
@@ -93,6 +97,10 @@ COMPLAINT_FIELDS: tuple[str, ...] = (
     "closed_at",
     "formal_at",
 )
+# Counted per response deadline as well (PendingResponse), under the key (month, *dims,
+# response_due_at): the complaints not answered yet.
+PENDING = "unanswered"
+PENDING_KEY: tuple[str, ...] = ("month", *DIMENSIONS, "response_due_at")
 REFERRAL_FIELDS: tuple[str, ...] = (
     "referred_at",
     "decision",
@@ -104,7 +112,9 @@ SATISFACTION_FIELDS: tuple[str, ...] = ("score", "answered_at")
 NOTICE_MEASURES = {NoticeKind.ADR_LETTER: "adr_letters_sent", NoticeKind.DEADLOCK: "deadlocks"}
 CHUNK = 5000
 
-Key = tuple  # (month, department, channel, customer_type, category, root_cause)
+# (month, department, channel, customer_type, category, root_cause), and response_due_at
+# last for PENDING.
+Key = tuple
 Delta = Counter  # {(key, measure): n}
 
 
@@ -143,6 +153,12 @@ def complaint_contribution(state: dict | None) -> Delta:
         out[cohort, "responded"] += 1
         if state["first_responded_at"] <= state["response_due_at"]:
             out[cohort, "responded_within_2_working_days"] += 1
+    else:  # by its deadline: not yet due until then (COP-12)
+        out[(*cohort, state["response_due_at"]), PENDING] += 1
+    # Open: not closed. closed_at is set exactly when the complaint enters a closed status
+    # and cleared when it is reopened (complaints.services.transitions).
+    if state["closed_at"] is None:
+        out[cohort, "open"] += 1
     if state["resolution_target_met"] is not None:
         out[cohort, "resolution_measured"] += 1
         if state["resolution_target_met"]:
@@ -238,20 +254,31 @@ def _figures_write(delta: Delta) -> None:
     month's row do not fail (the second waits on the unique key, then increments). Rows in
     key order, as before, so two transactions touching the same rows take them in the same
     order. Django's bulk_create(update_conflicts=True) sets a column to the new value; it
-    cannot add to it.
+    cannot add to it. The monthly rows first, then the pending responses (one statement
+    each): every transaction takes its rows in one order.
     """
-    by_key: dict[Key, dict[str, int]] = {}
+    tables = {MonthlyFigure: {}, PendingResponse: {}}
     for (key, measure), n in delta.items():
         if n:
+            by_key = tables[PendingResponse if measure == PENDING else MonthlyFigure]
             by_key.setdefault(key, {})[measure] = by_key.get(key, {}).get(measure, 0) + n
+    for model, by_key in tables.items():
+        _upsert(model, by_key)
+
+
+def _upsert(model, by_key: dict[Key, dict[str, int]]) -> None:
+    """One INSERT ... ON CONFLICT DO UPDATE adding `by_key`'s changes to `model`'s rows."""
     by_key = {key: changes for key, changes in by_key.items() if any(changes.values())}
     if not by_key:
         return
+    names = PENDING_KEY if model is PendingResponse else ("month", *DIMENSIONS)
+    counters = (PENDING,) if model is PendingResponse else MEASURES
     measures = sorted({m for changes in by_key.values() for m in changes})
-    columns = ("month", *DIMENSIONS, *MEASURES)
-    table = connection.ops.quote_name(MonthlyFigure._meta.db_table)
-    quoted = [connection.ops.quote_name(MonthlyFigure._meta.get_field(c).column) for c in columns]
-    keys = ", ".join(quoted[: 1 + len(DIMENSIONS)])
+    columns = (*names, *counters)
+    fields = [model._meta.get_field(c) for c in columns]
+    table = connection.ops.quote_name(model._meta.db_table)
+    quoted = [connection.ops.quote_name(f.column) for f in fields]
+    keys = ", ".join(quoted[: len(names)])
     row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     updates = ", ".join(
         f"{q} = {table}.{q} + EXCLUDED.{q}"
@@ -260,11 +287,10 @@ def _figures_write(delta: Delta) -> None:
     )
     params: list = []
     for key, changes in sorted(by_key.items()):
-        params.extend(key)
-        params.extend(changes.get(m, 0) for m in MEASURES)
-    month_field = MonthlyFigure._meta.get_field("month")
-    for i in range(0, len(params), len(columns)):
-        params[i] = month_field.get_db_prep_value(params[i], connection)
+        values = [*key, *(changes.get(m, 0) for m in counters)]
+        params.extend(
+            f.get_db_prep_value(v, connection) for f, v in zip(fields, values, strict=True)
+        )
     # Only our table's and columns' quoted names are formatted in; the values are parameters.
     sql = (
         f"INSERT INTO {table} ({', '.join(quoted)}) VALUES "  # noqa: S608  # nosec B608
@@ -553,13 +579,17 @@ def figures_from_scratch() -> Delta:
 
 
 def figures_stored() -> Delta:
-    """The stored table as the same shape, for comparing with figures_from_scratch()."""
+    """The stored tables as the same shape, for comparing with figures_from_scratch()."""
     out: Delta = Counter()
     for row in MonthlyFigure.objects.values("month", *DIMENSIONS, *MEASURES):
         key = (row["month"], *(row[d] for d in DIMENSIONS))
         for measure in MEASURES:
             if row[measure]:
                 out[key, measure] = row[measure]
+    for row in PendingResponse.objects.filter(**{f"{PENDING}__gt": 0}).values(
+        *PENDING_KEY, PENDING
+    ):
+        out[tuple(row[k] for k in PENDING_KEY), PENDING] = row[PENDING]
     return out
 
 
@@ -585,13 +615,25 @@ def figures_rebuild() -> int:
     """
     customer_types_sync()
     rows: dict[Key, dict[str, int]] = {}
+    pending: dict[Key, int] = {}
     for (key, measure), n in figures_from_scratch().items():
-        rows.setdefault(key, {})[measure] = n
+        if measure == PENDING:
+            pending[key] = n
+        else:
+            rows.setdefault(key, {})[measure] = n
     MonthlyFigure.objects.all().delete()
     MonthlyFigure.objects.bulk_create(
         [
             MonthlyFigure(**dict(zip(("month", *DIMENSIONS), key, strict=True)), **counts)
             for key, counts in sorted(rows.items())
+        ],
+        batch_size=500,
+    )
+    PendingResponse.objects.all().delete()
+    PendingResponse.objects.bulk_create(
+        [
+            PendingResponse(**dict(zip(PENDING_KEY, key, strict=True)), unanswered=n)
+            for key, n in sorted(pending.items())
         ],
         batch_size=500,
     )
@@ -602,7 +644,11 @@ def figures_rebuild() -> int:
 # table is counted from scratch straight after, so an upgrade of a database that already
 # holds complaints never shows a dashboard of zeros (and nobody has to remember a command).
 FIGURES_MIGRATIONS = frozenset(
-    {("escalation", "0005_monthly_figures"), ("escalation", "0006_figures_by_cause")}
+    {
+        ("escalation", "0005_monthly_figures"),
+        ("escalation", "0006_figures_by_cause"),
+        ("escalation", "0007_open_and_pending_responses"),
+    }
 )
 
 

@@ -167,6 +167,9 @@ class MonthlyFigure(models.Model):
     responded_within_2_working_days = models.IntegerField(default=0)
     resolution_measured = models.IntegerField(default=0)
     resolved_within_10 = models.IntegerField(default=0)
+    # Of the month's complaints, those open now (not closed: closed_at not set), for the
+    # dashboard's "open now" without counting every open complaint on each view.
+    open = models.IntegerField(default=0)
     # Events in the month.
     auto_closed = models.IntegerField(default=0)
     escalated_to_formal = models.IntegerField(default=0)
@@ -210,9 +213,62 @@ class MonthlyFigure(models.Model):
                 name="monthly_figure_dims_key",
             )
         ]
+        indexes = [
+            # The dashboard's "open now": the rows with complaints still open, summed per
+            # department from the index alone (most old months have none left open).
+            models.Index(
+                fields=["department", "open"],
+                condition=models.Q(open__gt=0),
+                name="monthly_figure_open_idx",
+            )
+        ]
 
     def __str__(self):
         return (
             f"{self.month:%Y-%m} {self.department} {self.channel} {self.customer_type} "
             f"category {self.category} root cause {self.root_cause}"
         )
+
+
+class PendingResponse(models.Model):
+    """The complaints whose first response has not been sent, counted per response deadline
+    (COP-12) and per the MonthlyFigure key (the London month first made, department,
+    channel, customer type, category, root cause).
+
+    Kept by escalation.figures with the monthly figures, in the same transactions. The one
+    figure that depends on the moment it is read, the first responses not yet due, is the
+    sum of the rows whose deadline is still ahead: a few rows (a few deadlines ahead, times
+    the combinations of the key), found by the deadline's index, however many complaints
+    are stored or waiting.
+    """
+
+    response_due_at = models.DateTimeField(_("response due"))
+    month = models.DateField(_("month"))  # the first day of the month first made
+    department = models.CharField(_("department"), max_length=20)
+    channel = models.CharField(_("channel"), max_length=10)
+    customer_type = models.CharField(_("customer type"), max_length=10)
+    category = models.PositiveIntegerField(_("category"), default=0)
+    root_cause = models.PositiveIntegerField(_("root cause"), default=0)
+    unanswered = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("pending response count")
+        verbose_name_plural = _("pending response counts")
+        constraints = [
+            # Deadline first: the reports read the rows whose deadline is still ahead.
+            models.UniqueConstraint(
+                fields=[
+                    "response_due_at",
+                    "month",
+                    "department",
+                    "channel",
+                    "customer_type",
+                    "category",
+                    "root_cause",
+                ],
+                name="pending_response_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.response_due_at:%Y-%m-%d %H:%M} {self.month:%Y-%m} {self.department}"

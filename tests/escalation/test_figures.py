@@ -5,12 +5,14 @@ same count `manage.py rebuild_figures` writes (COP-07, COP-10 to COP-18)."""
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import transaction
+from django.urls import reverse
 
 from accounts.models import CustomerType
 from complaints.domain.lifecycle import Status
-from complaints.models import Channel, ClosureReason, Complaint, NoticeKind
+from complaints.models import Channel, ClosureReason, Complaint, Department, NoticeKind
 from complaints.services.notices import notice_send
 from escalation.figures import figures_from_scratch, figures_rebuild, figures_stored
 from escalation.models import AdrReferral, MonthlyFigure
@@ -276,3 +278,78 @@ def test_the_kept_remedies_and_answers_equal_the_live_count():
         assert remedies_by_root_cause(counted) == remedy_totals_by_root_cause(
             **span, department=department
         )
+
+
+def _not_yet_due_live(now) -> int:
+    """The responses not yet due, counted from the complaints (what PendingResponse keeps)."""
+    return Complaint.objects.filter(
+        first_responded_at__isnull=True, response_due_at__gt=now
+    ).count()
+
+
+def test_a_response_not_yet_due_is_read_from_the_kept_deadlines_up_to_the_second_it_falls_due(
+    client,
+):
+    """COP-12: Mon 2 Mar 2026 09:00, due Wed 4 Mar 17:00. Until 17:00 it is not measured; at
+    17:00 it is due and, unanswered, measured and missed; the dashboard and the return read
+    the kept count per deadline, which equals the count from the complaints at each moment."""
+    from escalation.models import PendingResponse
+    from escalation.reports import complaints_return, dashboard_figures
+
+    with moment(2026, 3, 2, 9, 0):
+        late = complaint_make(department=TECH, channel=Channel.EMAIL)
+        answered = complaint_make(department=TECH, channel=Channel.EMAIL)
+    assert late.response_due_at == at(2026, 3, 4, 17, 0)
+    assert PendingResponse.objects.get(response_due_at=late.response_due_at).unanswered == 2
+    respond(answered, 2026, 3, 3, 10, 0)  # in time: no longer pending
+    assert PendingResponse.objects.get(response_due_at=late.response_due_at).unanswered == 1
+    assert_kept_equals_fresh()
+    march = date(2026, 3, 1)
+    login = StaffUserFactory(role="senior_manager")
+    client.force_login(login)
+    for now, live, measured in (
+        (at(2026, 3, 4, 16, 59, 59, 999999), 1, (1, 1)),  # a microsecond before: not yet due
+        (at(2026, 3, 4, 17, 0), 0, (1, 2)),  # the deadline itself: due, and missed
+        (at(2026, 3, 5, 9, 0), 0, (1, 2)),
+    ):
+        assert _not_yet_due_live(now) == live
+        (row,) = dashboard_figures(start=march, end=march, department=TECH, now=now)
+        assert (row.responded_within_2_working_days, row.response_measured) == measured
+        total = complaints_return(start=march, end=march, now=now).total
+        assert (total.responded_within_2_working_days, total.response_measured) == measured
+        with time_machine.travel(now, tick=False):
+            page = client.get(reverse("reports:return"), {"start": march, "end": march})
+        assert f"{measured[0]} of {measured[1]} (" in " ".join(page.content.decode().split())
+
+
+def test_open_now_is_kept_through_closing_and_reopening():
+    """The dashboard's "open now" is the kept "open" counter summed over every month; it
+    follows a close (deemed resolved, COP-10), a reopening and a first-contact resolution,
+    and equals the complaints counted by status."""
+    from escalation.reports import dashboard_now
+
+    with moment(2026, 3, 2, 9, 0):
+        first = complaint_make(department=TECH)
+        complaint_make(department=ACCOUNTS)
+    with moment(2026, 4, 1, 9, 0):
+        third = complaint_make(department=TECH)
+    move(third, Status.RESOLVED_AT_FIRST_CONTACT, 2026, 4, 1, 9, 30)
+    respond(first, 2026, 3, 3, 9, 0)
+    move(first, Status.CLOSED, 2026, 3, 17, 0, 0, closure_reason=ClosureReason.DEEMED_RESOLVED)
+
+    def by_status() -> dict:
+        return {d: Complaint.objects.open().filter(department=d).count() for d in (TECH, ACCOUNTS)}
+
+    now = at(2026, 4, 2, 9, 0)
+    assert {n.department: n.open_now for n in dashboard_now(department=None, now=now)} == {
+        TECH: 0,
+        ACCOUNTS: 1,
+        Department.COMPANY_SECRETARY: 0,
+    }
+    assert by_status() == {TECH: 0, ACCOUNTS: 1}
+    move(first, Status.INVESTIGATING, 2026, 4, 2, 9, 0)  # reopened
+    assert [n.open_now for n in dashboard_now(department=TECH, now=now)] == [1]
+    assert by_status() == {TECH: 1, ACCOUNTS: 1}
+    # Overdue is still counted live: the second's response was due Wed 4 Mar 17:00.
+    assert [n.overdue_now for n in dashboard_now(department=ACCOUNTS, now=now)] == [1]
+    assert_kept_equals_fresh()
