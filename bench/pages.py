@@ -24,9 +24,14 @@ as an agent), and the other staff pages that grow with every case (history, aler
 formal complaints, register). With --only staff, only those staff pages run (no gunicorn,
 no load); with --only dashboard, only the dashboard and yearly return rows.
 
+With --memory, instead of all that: each gunicorn worker's resident memory (VmRSS, read from
+/proc) after a warm-up of 1,000 requests and after 10,000 more (--memory-requests), a mix of
+the customer's pages, the staff queue and staff case pages, each signed in as its user.
+
   .venv/bin/python bench/pages.py [--complaints N | --million] [--seconds S] [--connections C]
                                   [--workers W] [--keep] [--concurrent-filings N]
                                   [--only staff|dashboard] [--repeat N]
+                                  [--memory [--memory-requests N] [--memory-rounds N]]
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_pages .venv/bin/python bench/pages.py
 
 The database is var/bench/pages.sqlite3 unless DATABASE_URL is given; its name must contain
@@ -698,6 +703,218 @@ def latency_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+# --- Memory (--memory) ------------------------------------------------------------------
+
+PROC = Path("/proc")
+MEMORY_WARM_UP = 1_000
+
+
+def status_rss_kib(text: str) -> int | None:
+    """VmRSS from the text of /proc/<pid>/status, in KiB (None for a zombie, which has none)."""
+    for line in text.splitlines():
+        if line.startswith("VmRSS:"):
+            value, unit = line.split()[1:3]
+            if unit != "kB":
+                raise ValueError(f"VmRSS in {unit!r}, expected kB")
+            return int(value)
+    return None
+
+
+def stat_parent(text: str) -> int:
+    """The parent pid from the text of /proc/<pid>/stat.
+
+    The second field is the command in parentheses, which may itself hold spaces and
+    parentheses ("(gunicorn: worker [config.wsgi])"), so the fields are counted after the
+    last ")": state, then the parent pid.
+    """
+    return int(text[text.rindex(")") + 1 :].split()[1])
+
+
+def process_children(pid: int, proc: Path = PROC) -> list[int]:
+    """The pids whose parent is `pid`, in order; processes that end meanwhile are skipped."""
+    children = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = stat_parent((entry / "stat").read_text())
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid:
+            children.append(int(entry.name))
+    return sorted(children)
+
+
+def process_rss_kib(pid: int, proc: Path = PROC) -> int | None:
+    """The process's resident memory now, in KiB; None once it has gone."""
+    try:
+        return status_rss_kib((proc / str(pid) / "status").read_text())
+    except OSError:
+        return None
+
+
+def gunicorn_rss(master: int, proc: Path = PROC) -> dict[str, int | None]:
+    """Resident memory (KiB) of the gunicorn master and each of its workers, by label."""
+    rows = {f"master {master}": process_rss_kib(master, proc)}
+    for pid in process_children(master, proc):
+        rows[f"worker {pid}"] = process_rss_kib(pid, proc)
+    return rows
+
+
+def drive(port: int, plan: list[tuple[str, dict]], count: int, connections: int) -> int:
+    """Send `count` GETs, the paths of `plan` in turn, over `connections` threads; return
+    how many did not answer 200."""
+    counter = iter(range(count))
+    lock = threading.Lock()
+    errors = [0]
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                break
+            path, cookies = plan[n % len(plan)]
+            try:
+                status, _, _ = request(port, "GET", path, cookies=cookies, conn=conn)
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=30)
+                status = 0
+            if status != 200:
+                with lock:
+                    errors[0] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors[0]
+
+
+def memory_plan(port: int, agent: dict, customer: dict) -> list[tuple[str, dict]]:
+    """The pages the memory run cycles through, each with the cookies of its user: the
+    customer's list and each of their complaints, the agent's queue (three tabs) and the
+    case pages of 20 complaints the agent may see. Each page is checked to answer 200."""
+    from django.db import connections
+
+    from accounts.models import User
+    from complaints.models import Complaint
+    from complaints.selectors import complaints_visible_to
+
+    references = list(
+        Complaint.objects.filter(customer__email=CUSTOMER_EMAIL)
+        .order_by("pk")
+        .values_list("reference", flat=True)
+    )
+    cases = list(
+        complaints_visible_to(User.objects.get(email=AGENT_EMAIL))
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:20]
+    )
+    connections.close_all()
+    customer_pages = [("/my/", customer)] + [(f"/my/{r}/", customer) for r in references]
+    queue = "/admin/complaints/complaint/"
+    staff_pages = [(f"{queue}{tab}", agent) for tab in ("?queue=open", "", "?queue=mine")]
+    staff_pages += [(f"{queue}{pk}/change/", agent) for pk in cases]
+    # Interleaved: a customer's page, then a staff page, so every stretch of requests holds
+    # both kinds.
+    plan = []
+    for n in range(max(len(customer_pages), len(staff_pages))):
+        plan.append(customer_pages[n % len(customer_pages)])
+        plan.append(staff_pages[n % len(staff_pages)])
+    for path, cookies in {path: cookies for path, cookies in plan}.items():
+        status, _, _ = request(port, "GET", path, cookies=cookies)
+        if status != 200:
+            sys.exit(f"--memory: {path} answered {status}, expected 200")
+    return plan
+
+
+def memory_measure(
+    port: int, master: int, plan, *, warm_up: int, requests: int, rounds: int, connections: int
+) -> tuple[list[tuple[str, dict[str, int | None]]], int]:
+    """RSS of every gunicorn process after `warm_up` requests and after each of `rounds`
+    runs of `requests` more: ([(moment, {process: KiB})], requests not answered 200)."""
+    errors = drive(port, plan, warm_up, connections)
+    time.sleep(0.5)  # let the last responses finish on the workers before reading
+    readings = [(f"after warm-up ({warm_up:,})", gunicorn_rss(master))]
+    for n in range(1, rounds + 1):
+        errors += drive(port, plan, requests, connections)
+        time.sleep(0.5)
+        readings.append((f"after {n * requests:,} more", gunicorn_rss(master)))
+    return readings, errors
+
+
+def memory_table(readings: list[tuple[str, dict[str, int | None]]]) -> str:
+    """process | RSS at each reading | growth since the warm-up (and over the last round,
+    when there are several), in MiB. A worker replaced in between (a new pid) shows only in
+    the readings it was there for."""
+
+    def mib(kib: int | None) -> str:
+        return "-" if kib is None else f"{kib / 1024:,.1f}"
+
+    def growth(first: int | None, last: int | None) -> str:
+        return "-" if first is None or last is None else f"{(last - first) / 1024:+,.1f}"
+
+    several = len(readings) > 2
+    header = ["process", *(f"RSS {moment} MiB" for moment, _ in readings), "growth MiB"]
+    if several:
+        header.append("growth, last round MiB")
+    lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
+    processes = dict.fromkeys(label for _, rss in readings for label in rss)
+    for label in processes:
+        values = [rss.get(label) for _, rss in readings]
+        cells = [label, *map(mib, values), growth(values[0], values[-1])]
+        if several:
+            cells.append(growth(values[-2], values[-1]))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def memory_run(args, engine: str) -> None:
+    """--memory: fresh workers, a warm-up, RSS, then --memory-requests more and RSS again
+    (--memory-rounds times)."""
+    from django.db import connections
+
+    connections.close_all()
+    port = free_port()
+    proc = gunicorn_start(port, args.workers)
+    try:
+        agent = login(port, "/admin/login/", AGENT_EMAIL, "/admin/")
+        customer = login(port, "/account/login/", CUSTOMER_EMAIL, "/my/")
+        plan = memory_plan(port, agent, customer)
+        started = time.perf_counter()
+        readings, errors = memory_measure(
+            port,
+            proc.pid,
+            plan,
+            warm_up=MEMORY_WARM_UP,
+            requests=args.memory_requests,
+            rounds=args.memory_rounds,
+            connections=args.connections,
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        gunicorn_stop(proc)
+    print()
+    print(
+        f"{args.complaints:,} complaints, {engine}; gunicorn --workers {args.workers}, "
+        f"{args.connections} connections; {len({path for path, _ in plan})} pages in turn "
+        f"(the customer's list and complaints, the agent's queue tabs and case pages)"
+    )
+    print(
+        f"Resident memory (VmRSS) after a warm-up of {MEMORY_WARM_UP:,} requests and after "
+        f"each {args.memory_requests:,} more ({seconds:.0f} s in all, {errors} not answered "
+        "200):"
+    )
+    print(memory_table(readings))
+    if errors:
+        sys.exit(f"--memory: {errors} requests did not answer 200")
+
+
 # --- Main -------------------------------------------------------------------------------
 
 
@@ -732,6 +949,26 @@ def main(argv: list[str] | None = None) -> None:
         default=5,
         help="samples per in-process staff page, median reported (default 5)",
     )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="instead of the load runs: each gunicorn process's resident memory (VmRSS) after "
+        "a warm-up of 1,000 requests and after --memory-requests more",
+    )
+    parser.add_argument(
+        "--memory-requests",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="requests between two readings of --memory (default 10,000)",
+    )
+    parser.add_argument(
+        "--memory-rounds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="readings after the warm-up, each --memory-requests apart (default 1)",
+    )
     args = parser.parse_args(argv)
     if args.million:
         args.complaints = 1_000_000
@@ -744,6 +981,9 @@ def main(argv: list[str] | None = None) -> None:
     engine, reference = desk_ready(args.complaints, keep=args.keep)
     from django.db import connections
 
+    if args.memory:
+        memory_run(args, engine)
+        return
     if args.only:
         manager_ready()
         labels = DASHBOARD_PAGES if args.only == "dashboard" else None
