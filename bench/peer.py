@@ -142,7 +142,7 @@ def redress_counts() -> dict:
     client = Client()
     client.force_login(
         User.objects.get(email=pages.AGENT_EMAIL),
-        backend="django.contrib.auth.backends.ModelBackend",
+        backend="accounts.backends.PermissionsBackend",
     )
     queries, body = peer_site.queries_for(client, QUEUE_PATH)
     samples = []
