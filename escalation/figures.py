@@ -292,11 +292,9 @@ def _upsert(model, by_key: dict[Key, dict[str, int]]) -> None:
             f.get_db_prep_value(v, connection) for f, v in zip(fields, values, strict=True)
         )
     # Only our table's and columns' quoted names are formatted in; the values are parameters.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(quoted)}) VALUES "  # noqa: S608  # nosec B608
-        + ", ".join([row] * len(by_key))
-        + f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
-    )
+    into, values = ", ".join(quoted), ", ".join([row] * len(by_key))
+    conflict = f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"  # nosec B608
+    sql = f"INSERT INTO {table} ({into}) VALUES {values} {conflict}"  # noqa: S608  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
