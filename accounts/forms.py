@@ -17,6 +17,27 @@ from accounts.models import (
 from complaints.domain.notices import contact_details_missing
 
 
+class ContactDetailsChecked:
+    """For a form with a contact method, phone, postal address and customer type.
+
+    The employee count only for a business; and the details the chosen contact method
+    needs (complaints.domain.notices.contact_details_missing), each error on its field.
+    """
+
+    def clean(self):
+        data = super().clean()
+        if data.get("customer_type") != CustomerType.BUSINESS:
+            data["employee_count"] = None
+        missing = contact_details_missing(
+            data.get("preferred_contact_method", ""),
+            phone=data.get("phone", ""),
+            postal_address=data.get("postal_address", ""),
+        )
+        for field, message in missing.items():
+            self.add_error(field, message)
+        return data
+
+
 class SignupForm(forms.Form):
     name = forms.CharField(label="Your full name", max_length=200)
     email = forms.EmailField(
@@ -59,7 +80,7 @@ class SignupForm(forms.Form):
         return data
 
 
-class ContactDetailsForm(forms.ModelForm):
+class ContactDetailsForm(ContactDetailsChecked, forms.ModelForm):
     class Meta:
         model = Customer
         fields = [
@@ -93,19 +114,6 @@ class ContactDetailsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["preferred_contact_method"].choices = ContactMethod.choices
         self.fields["customer_type"].choices = CustomerType.choices
-
-    def clean(self):
-        data = super().clean()
-        if data.get("customer_type") != CustomerType.BUSINESS:
-            data["employee_count"] = None
-        missing = contact_details_missing(
-            data.get("preferred_contact_method", ""),
-            phone=data.get("phone", ""),
-            postal_address=data.get("postal_address", ""),
-        )
-        for field, message in missing.items():
-            self.add_error(field, message)
-        return data
 
 
 class NeedsForm(forms.Form):

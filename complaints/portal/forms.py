@@ -7,8 +7,8 @@ import uuid
 from django import forms
 from django.conf import settings
 
+from accounts.forms import ContactDetailsChecked
 from accounts.models import ContactMethod, CustomerType
-from complaints.domain.notices import contact_details_missing
 from complaints.models import Department
 from complaints.uploads import EXTENSIONS
 
@@ -59,7 +59,7 @@ TYPE_CHOICES = [
 ]
 
 
-class ComplaintForm(forms.Form):
+class ComplaintForm(ContactDetailsChecked, forms.Form):
     """Make a complaint, signed in or not."""
 
     token = forms.CharField(widget=forms.HiddenInput)
@@ -152,19 +152,6 @@ class ComplaintForm(forms.Form):
         if not (8 <= len(token) <= 64 and token.isalnum()):
             raise forms.ValidationError("The form was damaged in transit. Please try again.")
         return token
-
-    def clean(self):
-        data = super().clean()
-        if data.get("customer_type") != CustomerType.BUSINESS:
-            data["employee_count"] = None
-        missing = contact_details_missing(
-            data.get("preferred_contact_method", ""),
-            phone=data.get("phone", ""),
-            postal_address=data.get("postal_address", ""),
-        )
-        for field, message in missing.items():
-            self.add_error(field, message)
-        return data
 
 
 class ReplyForm(forms.Form):
