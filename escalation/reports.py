@@ -372,11 +372,13 @@ def dashboard_now(*, department: str | None, now: datetime | None = None) -> lis
         .order_by()
     )
     # department IN (...): each department's range of the index, not a walk of all of it.
+    # COUNT(*), not COUNT(id): the id is not in complaint_overdue_idx, and on PostgreSQL
+    # counting it reads every overdue row from the table (26 ms at 1M, index only 10 ms).
     overdue = (
         Complaint.objects.open()
         .filter(department__in=departments, next_due_at__lt=now)
         .values("department")
-        .annotate(kind=Value("overdue"), n=Count("pk"))
+        .annotate(kind=Value("overdue"), n=Count("*"))
         .values_list("department", "kind", "n")
         .order_by()
     )
