@@ -53,6 +53,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -515,6 +516,22 @@ class Result:
     requests: int
 
 
+@contextmanager
+def served(workers: int):
+    """gunicorn on a free port with the agent and the customer signed in; stopped after.
+
+    Yields (port, proc, agent's cookies, customer's cookies).
+    """
+    port = free_port()
+    proc = gunicorn_start(port, workers)
+    try:
+        agent = login(port, "/admin/login/", AGENT_EMAIL, "/admin/")
+        customer = login(port, "/account/login/", CUSTOMER_EMAIL, "/my/")
+        yield port, proc, agent, customer
+    finally:
+        gunicorn_stop(proc)
+
+
 def concurrent_filings(port: int, count: int) -> tuple[dict[int, int], float, float]:
     """Post `count` anonymous complaints at the same moment; return statuses, p50 and p99 ms.
 
@@ -880,11 +897,7 @@ def memory_run(args, engine: str) -> None:
     from django.db import connections
 
     connections.close_all()
-    port = free_port()
-    proc = gunicorn_start(port, args.workers)
-    try:
-        agent = login(port, "/admin/login/", AGENT_EMAIL, "/admin/")
-        customer = login(port, "/account/login/", CUSTOMER_EMAIL, "/my/")
+    with served(args.workers) as (port, proc, agent, customer):
         plan = memory_plan(port, agent, customer)
         started = time.perf_counter()
         readings, errors = memory_measure(
@@ -897,8 +910,6 @@ def memory_run(args, engine: str) -> None:
             connections=args.connections,
         )
         seconds = time.perf_counter() - started
-    finally:
-        gunicorn_stop(proc)
     print()
     print(
         f"{args.complaints:,} complaints, {engine}; gunicorn --workers {args.workers}, "
@@ -1001,11 +1012,7 @@ def main(argv: list[str] | None = None) -> None:
     others = staff_pages()
     connections.close_all()
 
-    port = free_port()
-    proc = gunicorn_start(port, args.workers)
-    try:
-        agent = login(port, "/admin/login/", AGENT_EMAIL, "/admin/")
-        customer = login(port, "/account/login/", CUSTOMER_EMAIL, "/my/")
+    with served(args.workers) as (port, proc, agent, customer):
         targets = [
             ("ceiling", "/bench/ceiling/", None),
             ("ceiling (signed in)", "/bench/ceiling/signed-in/", customer),
@@ -1083,8 +1090,6 @@ def main(argv: list[str] | None = None) -> None:
         if args.concurrent_filings:
             print(f"{args.concurrent_filings} filings at once:", flush=True)
             filings = concurrent_filings(port, args.concurrent_filings)
-    finally:
-        gunicorn_stop(proc)
 
     print()
     print(
