@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
+from django.db.models import Exists, OuterRef
 
 
 class PermissionsBackend(ModelBackend):
@@ -13,6 +15,27 @@ class PermissionsBackend(ModelBackend):
     page. The answer is the same set: the two are joined with UNION, once per request
     (cached on the user object like ModelBackend's own _perm_cache).
     """
+
+    def get_user(self, user_id):
+        """The signed-in user, with their customer record in the same SELECT.
+
+        Every portal page asks for the customer (accounts.services.portal_customer); it
+        comes joined to the user, with the customer's needs and whether they ever had a
+        representative, which the complaint form reads, instead of a second query. The
+        user is read afresh on each request, as ModelBackend does, so signing out,
+        changing the password and deactivating the account still end access at once.
+        """
+        from accounts.models import Representative
+
+        user_model = get_user_model()
+        users = user_model._default_manager.select_related("customer", "customer__needs")
+        users = users.annotate(
+            customer_represented=Exists(
+                Representative.objects.filter(customer_id=OuterRef("customer__pk"))
+            )
+        )
+        user = users.filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

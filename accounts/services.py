@@ -162,11 +162,20 @@ def portal_customer(user, *, filing: bool = False) -> Customer | None:
 
     With `filing` (the complaint form), in the same SELECT: the customer's needs and
     whether they ever had a representative, which filing would otherwise read one each.
+    A user read by accounts.backends.PermissionsBackend.get_user (every signed-in request)
+    comes with all three already: no query here at all.
     """
     if not getattr(user, "is_authenticated", False):
         return None
     found = getattr(user, "_redress_portal_customer", None)
     if found is not None and (not filing or hasattr(found, "represented")):
+        return found
+    if "customer" in user._state.fields_cache:  # joined to the user at sign-in's check
+        found = user._state.fields_cache["customer"]  # accounts.backends.get_user
+        if found is None or found.email_confirmed_at is None:
+            return None
+        found.represented = user.customer_represented
+        user._redress_portal_customer = found
         return found
     records = Customer.objects.filter(user=user, email_confirmed_at__isnull=False)
     if filing:

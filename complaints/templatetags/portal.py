@@ -1,8 +1,8 @@
 """Template helpers for accessible forms (WCAG 2.2: hints and errors tied to their field)."""
 
-from django import template
+from django import forms, template
 from django.conf import settings
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 register = template.Library()
 
@@ -40,11 +40,39 @@ def _once_key(form, bound_field) -> tuple | None:
         return None
     field = bound_field.field
     value = bound_field.value()
-    choices = {str(key) for key, _ in getattr(field, "flatchoices", ())}
-    if bound_field.is_hidden or not (value in (None, "") or str(value) in choices):
+    if bound_field.is_hidden or not (value in (None, "") or str(value) in _choice_keys(field)):
         return None
     return (type(form), form.prefix, form.auto_id, bound_field.name, str(value),
             field.disabled, field.required)  # fmt: skip
+
+
+def _choice_keys(field) -> set[str]:
+    """The values a choice field can start on (a radio button ticked), as strings."""
+    keys = set()
+    for key, label in getattr(field, "choices", ()):
+        if isinstance(label, list | tuple):  # a group of choices
+            keys.update(str(k) for k, _ in label)
+        else:
+            keys.add(str(key))
+    return keys
+
+
+def _plain_hidden(bound_field) -> str | None:
+    """A plain hidden input's HTML, as Django's widget template writes it, or None.
+
+    The form's one-use token is a new value each time, so it is never kept; writing it
+    here costs a fraction of the widget template (a tenth of the form page's time).
+    """
+    widget = bound_field.field.widget
+    if type(widget) is not forms.HiddenInput or widget.attrs or bound_field.errors:
+        return None
+    value = widget.format_value(bound_field.value())
+    # The field template's own newline (after its last tag) ends each field.
+    if value is None:
+        return format_html('<input type="hidden" name="{}" id="{}">\n', bound_field.html_name,
+                           bound_field.auto_id)  # fmt: skip
+    return format_html('<input type="hidden" name="{}" value="{}" id="{}">\n',
+                       bound_field.html_name, value, bound_field.auto_id)  # fmt: skip
 
 
 @register.simple_tag(takes_context=True)
@@ -61,6 +89,8 @@ def form_fields(context, form):
     for bound_field in form:
         key = _once_key(form, bound_field)
         html = _RENDERED_ONCE.get(key) if key else None
+        if html is None and form.auto_id == "id_%s" and bound_field.is_hidden:
+            html = _plain_hidden(bound_field)
         if html is None:
             with context.push(field=bound_field):
                 html = template.render(context)

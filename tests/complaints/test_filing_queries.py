@@ -1,4 +1,4 @@
-"""Filing on the portal's form costs a fixed number of queries (15 at most, 16 signed in), and
+"""Filing on the portal's form costs a fixed number of queries (16 at most), and
 writes what logging, notifying and acknowledging one by one write.
 
 Counted here inside the test's transaction: the form's own transaction is a savepoint
@@ -52,7 +52,7 @@ NOW = datetime(2026, 3, 9, 9, 30, tzinfo=ZoneInfo("Europe/London"))
 # before anything else (Django's, on every signed-in request).
 ANONYMOUS_NEW = 16
 ANONYMOUS_KNOWN = 15  # needs and "ever represented" come with the customer lookup
-SIGNED_IN = 17  # the session, its user, the customer (with needs and "ever represented")
+SIGNED_IN = 16  # the session, then its user with the customer, needs and "ever represented"
 
 
 @pytest.fixture(autouse=True)

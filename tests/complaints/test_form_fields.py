@@ -72,3 +72,20 @@ def test_one_customers_details_never_appear_on_anothers_form():
     kept = "".join(portal_tags._RENDERED_ONCE.values())
     assert "Ada Example" not in kept and "Brenda Other" not in kept and "0113" not in kept
     assert portal_tags._RENDERED_ONCE  # and something was kept
+
+
+def test_every_blank_field_but_the_token_is_kept_radio_buttons_on_their_default_too():
+    portal_tags._RENDERED_ONCE.clear()
+    form = ComplaintForm()
+    _render(TAGGED, form)
+    visible = [f.name for f in form if not f.is_hidden]
+    assert "preferred_contact_method" in visible  # starts on "Email", one of its choices
+    kept = {key[3] for key in portal_tags._RENDERED_ONCE}
+    assert kept == set(visible)
+
+
+def test_a_hidden_field_written_without_the_template_is_escaped_as_the_template_would():
+    form = ComplaintForm({"token": 'a"b<c>&d', "name": "B"})
+    form.errors.pop("token", None)  # shown as the template shows a valid hidden field
+    assert _render(TAGGED, form) == _render(INCLUDED, form)
+    assert 'value="a&quot;b&lt;c&gt;&amp;d"' in _render(TAGGED, form)
