@@ -8,7 +8,7 @@ overdue, resolution target, auto-close, ADR point, ombudsman warning and window)
 step leaves is what the service leaves: the status and facts (the transition service's own
 `_enter`), the stored deadlines (`clocks_apply`), the remaining alarms (`alarms_for`), the
 hash-chained history (`event_hash`), correspondence, notes, notices with their letters and
-outbox deliveries, staff alerts, formal cases and portal submissions.
+outbox deliveries, staff alerts, formal cases and portal form tokens.
 
 Speed comes from templates, as in bench/sweep.py: a few thousand lives are simulated in
 memory (one per first-made minute), sorted by when they were logged, and every complaint
@@ -1489,6 +1489,7 @@ class _Seeder:
             names.index(n) for n in ("id", "reference", "customer_id", "updated_at")
         )
         self.k_count, self.k_head = (names.index(n) for n in ("history_count", "history_head"))
+        self.k_token = names.index("portal_token")
         self._dt_field = Complaint._meta.get_field("first_made_at")
         self._json_field = CaseEvent._meta.get_field("extra")
         self._words: dict[datetime, str] = {}
@@ -1705,7 +1706,6 @@ class _Seeder:
             "third_party": _Table(m.ThirdPartyCorrespondence, THIRD_PARTY_COLUMNS),
             "alert": _Table(m.StaffAlert, ALERT_COLUMNS),
             "formal": _Table(FormalCase, FORMAL_COLUMNS),
-            "submission": _Table(m.PortalSubmission, SUBMISSION_COLUMNS),
             "alarm": _Table(m.DeadlineAlarm, ALARM_COLUMNS),
         }
         self.counters = dict(ReferenceCounter.objects.values_list("scope", "last_value"))
@@ -1820,10 +1820,8 @@ class _Seeder:
                 (tables["alert"].ids(1), cid, kind, due_db, audience, department, recipient,
                  fill(message), at_db, seen_db)
             )  # fmt: skip
-        if t.portal_submission:
-            tables["submission"].rows.append(
-                (tables["submission"].ids(1), f"seed-{cid}", cid, t.portal_submission)
-            )
+        if t.portal_submission:  # filed on the portal's form: its one-use token
+            row[self.k_token] = f"seed-{cid}"
         for kind, due_db in t.alarms:
             tables["alarm"].rows.append((tables["alarm"].ids(1), cid, kind, due_db))
         # The chain's head goes on the complaint, as CaseEvent.objects.record leaves it.
@@ -1940,7 +1938,6 @@ FORMAL_COLUMNS = _columns(
     "id complaint_id register_reference requested senior_manager_id opened_at reason "
     "further_investigation findings proposed_action outcome final_proposition_sent_at version"
 )
-SUBMISSION_COLUMNS = _columns("id token complaint_id created_at")
 ALARM_COLUMNS = _columns("id complaint_id kind due_at")
 MEMBERSHIP_COLUMNS = _columns("id user_id group_id")
 

@@ -353,6 +353,14 @@ class Complaint(models.Model):
         ),
     )
 
+    # The portal form's one-use token (complaints.services.portal): the form sent twice (a
+    # double click, a resend) files once, because the second complaint with the same token
+    # breaks complaint_portal_token_uniq and its whole filing rolls back. NULL (no token)
+    # for every other channel, so the unique index holds the portal's complaints only.
+    portal_token = models.CharField(  # noqa: DJ001 - NULL is "no form", kept out of the index
+        _("portal form token"), max_length=64, null=True, blank=True, editable=False
+    )
+
     # The head of the history's hash chain, written only by CaseEvent.objects.record in the
     # transaction of each event: verify_history compares the chain with it, so a cut tail
     # (or a whole history gone) shows. Never saved by Complaint.save().
@@ -447,6 +455,11 @@ class Complaint(models.Model):
             models.CheckConstraint(
                 condition=models.Q(status__in=[s.value for s in Status]),
                 name="complaint_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["portal_token"],
+                condition=models.Q(portal_token__isnull=False),
+                name="complaint_portal_token_uniq",
             ),
             models.CheckConstraint(
                 condition=models.Q(logged_at__gte=models.F("first_made_at")),
@@ -1312,29 +1325,6 @@ class InboundEmail(models.Model):
 
     def __str__(self):
         return f"{self.sender}: {self.subject} ({self.get_state_display()})"
-
-
-class PortalSubmission(models.Model):
-    """One press of "Send" on the portal's complaint form: the same form sent twice files once."""
-
-    token = models.CharField(_("form token"), max_length=64, unique=True)
-    complaint = models.OneToOneField(
-        Complaint,
-        verbose_name=_("complaint"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="portal_submission",
-    )
-    created_at = models.DateTimeField(_("sent"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("portal submission")
-        verbose_name_plural = _("portal submissions")
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return self.token
 
 
 class WebhookEvent(models.TextChoices):

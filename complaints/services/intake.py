@@ -39,6 +39,7 @@ def complaint_log(
     customer_to_match: str = "",
     needs=UNREAD,
     alarms: dict | None = None,
+    portal_token: str | None = None,
 ) -> Complaint:
     """Log a new complaint with its reference, stored clocks and first history row.
 
@@ -53,6 +54,8 @@ def complaint_log(
     `needs` is the customer's needs row as the caller just read it (accounts.needs
     .needs_read), saving a query; `alarms`, when given, is filled with the deadline alarms
     written (kind -> DeadlineAlarm), for a caller that moves the complaint on at once.
+    `portal_token` is the portal form's one-use token (complaints.services.portal): a
+    second complaint with the same token raises IntegrityError.
     """
     now = timezone.now()
     first_made_at = first_made_at or now
@@ -96,6 +99,7 @@ def complaint_log(
         logged_by=actor,
         stated_account_reference=stated_account_reference.strip()[:40],
         customer_to_match=customer_to_match[:200],
+        portal_token=portal_token,
     )
     clocks_apply(complaint)
     complaint.save(force_insert=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.db import connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Customer, CustomerType
@@ -18,7 +18,6 @@ from complaints.models import (
     Complaint,
     HistoryBatch,
     NoticeKind,
-    PortalSubmission,
     StaffAlert,
 )
 from complaints.services.desk import complaint_escalate
@@ -91,37 +90,9 @@ def customer_for_stated_reference(
     return customer, f"Stated account reference {stated} belongs to another customer record."
 
 
-# Claims a form token for a complaint: a row, or nothing when another sending has it.
-CLAIM_SQL = (
-    "INSERT INTO complaints_portalsubmission (token, complaint_id, created_at) "
-    "VALUES (%s, %s, %s) ON CONFLICT (token) DO NOTHING RETURNING id"
-)
-
-
-class FormAlreadySent(Exception):
-    """An earlier sending of the same form filed the complaint: this one rolls back."""
-
-
-def _submission_claim(token: str, complaint: Complaint) -> None:
-    """Record that the form `token` filed `complaint`; raise FormAlreadySent if it had.
-
-    One statement, with the complaint, instead of a claim before and an update after;
-    without the savepoint a caught IntegrityError would need. The unique index makes a
-    second sender wait until the first one's transaction ends; then the second finds the
-    token taken and its whole transaction (reference number included) rolls back.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, [token, complaint.pk, timezone.now()])
-        if cursor.fetchone() is None:
-            raise FormAlreadySent(token)
-
-
-def portal_submission_complaint(token: str) -> Complaint:
-    """Return the complaint an earlier sending of the form filed (after FormAlreadySent)."""
-    submission = PortalSubmission.objects.select_related("complaint").get(token=token)
-    if submission.complaint is None:  # claimed by a filing still in progress
-        raise ValidationError("This form is already being sent. Wait a moment.")
-    return submission.complaint
+def portal_submission_complaint(token: str) -> Complaint | None:
+    """Return the complaint an earlier sending of the form `token` filed, or None."""
+    return Complaint.objects.filter(portal_token=token).first()
 
 
 def _customer_fill(
@@ -167,14 +138,21 @@ def portal_complaint_file(*, token: str, **fields) -> tuple[Complaint, bool]:
     """File a complaint from the portal; return it and whether this call created it.
 
     The form's one-time `token` makes a double-click (or a resent form) file once: the
-    second sender gets the first complaint. One transaction, all or nothing, without
+    second sender gets the first complaint. The token is written with the complaint
+    (Complaint.portal_token, unique), so claiming it costs no statement of its own: a
+    second sending's complaint breaks the unique index (PostgreSQL makes it wait until the
+    first one's transaction ends), and its whole transaction, reference number and all,
+    rolls back before any file reaches storage. One transaction, all or nothing, without
     savepoints inside (complaints.transactions); `fields` are _portal_complaint_file's.
     """
     try:
         with whole_transaction():
             return _portal_complaint_file(token=token, **fields), True
-    except FormAlreadySent:
-        return portal_submission_complaint(token), False
+    except IntegrityError:
+        earlier = portal_submission_complaint(token)
+        if earlier is None:  # another constraint: not a second sending of this form
+            raise
+        return earlier, False
 
 
 def _portal_complaint_file(
@@ -305,8 +283,8 @@ def _file(
         customer_to_match=to_match,
         needs=needs,
         alarms=alarms,
+        portal_token=token,  # claimed here, before the files go to storage
     )
-    _submission_claim(token, complaint)  # before the files go to storage
     _files_save(complaint, files, actor=uploader)
     # COP-05: the customer hears at once: reference, what happens next, when we reply.
     notice_send(
@@ -341,7 +319,6 @@ def complaint_deadlock_request(*, complaint: Complaint, user, reason: str) -> Co
     locked = Complaint.objects.select_for_update(of=("self",)).get(pk=complaint.pk)
     if locked.deadlock_requested_at:
         return locked
-    from django.utils import timezone
 
     now = timezone.now()
     locked.deadlock_requested_at = now

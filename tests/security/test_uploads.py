@@ -33,7 +33,6 @@ from complaints.models import (
     Correspondence,
     Notice,
     OutboxMessage,
-    PortalSubmission,
     StaffAlert,
 )
 from complaints.services.portal import portal_reply
@@ -296,7 +295,6 @@ RECORDS = (
     Notice,
     OutboxMessage,
     StaffAlert,
-    PortalSubmission,
 )
 
 
