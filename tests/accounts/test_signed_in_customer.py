@@ -103,3 +103,20 @@ def test_a_represented_customer_filing_signed_in_still_copies_the_representative
     complaint = Complaint.objects.get(customer=customer)
     recipients = set(complaint.notices.get().deliveries.values_list("recipient", flat=True))
     assert "priya@example.org" in recipients
+
+
+def test_a_user_no_longer_there_or_a_damaged_session_is_nobody():
+    assert PermissionsBackend().get_user(10**9) is None
+    assert PermissionsBackend().get_user("not-a-number") is None
+
+
+def test_the_user_read_with_the_customer_is_the_whole_user():
+    """What ModelBackend would have read: every field, with its Python type."""
+    customer = CustomerFactory(confirmed=True)
+    user = customer.user
+    read = PermissionsBackend().get_user(user.pk)
+    fields = [f.attname for f in type(user)._meta.concrete_fields]
+    assert [getattr(read, f) for f in fields] == [getattr(user, f) for f in fields]
+    assert read.customer.email_confirmed_at == customer.email_confirmed_at
+    assert read.customer.user is read and read.customer_represented is False
+    assert read.get_session_auth_hash() == user.get_session_auth_hash()
