@@ -1,8 +1,11 @@
 """Template helpers for accessible forms (WCAG 2.2: hints and errors tied to their field)."""
 
+import copy
+
 from django import forms, template
 from django.conf import settings
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -46,6 +49,37 @@ def _once_key(form, bound_field) -> tuple | None:
             field.disabled, field.required)  # fmt: skip
 
 
+# A text field filled in with someone's details (a signed-in customer's name, say) is kept
+# only as its shape: rendered once with a stand-in for the value, which each form replaces
+# with its own, escaped as the template escapes it. Nobody's details are kept.
+_STAND_IN = "\ue000value\ue000"
+_TEXT_WIDGETS = (forms.TextInput, forms.EmailInput, forms.Textarea)
+_TEXT_FIELDS = (forms.CharField, forms.EmailField)
+
+
+def _shape_key(form, bound_field) -> tuple | None:
+    """What a filled text field's shape depends on, or None when it is rendered in full."""
+    if form.is_bound or not getattr(form, "render_blank_fields_once", False) or settings.DEBUG:
+        return None
+    field = bound_field.field
+    if type(field) not in _TEXT_FIELDS or type(field.widget) not in _TEXT_WIDGETS:
+        return None
+    value = bound_field.value()
+    if not isinstance(value, str) or not value or _STAND_IN in value:
+        return None
+    return (type(form), form.prefix, form.auto_id, bound_field.name, _STAND_IN,
+            field.disabled, field.required)  # fmt: skip
+
+
+def _shape_render(template, context, form, bound_field) -> str | None:
+    """The field's HTML with the stand-in for its value, or None if the value shows twice."""
+    shaped = copy.copy(bound_field.field)
+    shaped.initial = _STAND_IN
+    with context.push(field=forms.BoundField(form, shaped, bound_field.name)):
+        html = template.render(context)
+    return html if html.count(_STAND_IN) == 1 else None
+
+
 def _choice_keys(field) -> set[str]:
     """The values a choice field can start on (a radio button ticked), as strings."""
     keys = set()
@@ -81,7 +115,8 @@ def form_fields(context, form):
 
     A blank field of a form that is the same for everyone (the complaint form before it is
     filled in) is rendered once per process and reused: rendering the fields was four fifths
-    of the complaint form's time. The one-use token (a hidden field) is rendered each time.
+    of the complaint form's time. A text field filled in with someone's details is kept as
+    its shape only (_STAND_IN). The one-use token (a hidden field) is written each time.
     tests/complaints/test_form_fields.py checks the HTML is the same, byte for byte.
     """
     template = context.template.engine.get_template("portal/_field.html")
@@ -91,6 +126,16 @@ def form_fields(context, form):
         html = _RENDERED_ONCE.get(key) if key else None
         if html is None and form.auto_id == "id_%s" and bound_field.is_hidden:
             html = _plain_hidden(bound_field)
+        shape_key = None if key or html is not None else _shape_key(form, bound_field)
+        if shape_key:
+            shape = _RENDERED_ONCE.get(shape_key)
+            if shape is None:
+                shape = _shape_render(template, context, form, bound_field)
+                if shape is not None and len(_RENDERED_ONCE) < _RENDERED_ONCE_MAX:
+                    _RENDERED_ONCE[shape_key] = shape
+            if shape is not None:
+                # The shape is the template's safe HTML; the value goes in escaped.
+                html = mark_safe(shape.replace(_STAND_IN, escape(bound_field.value())))  # noqa: S308  # nosec B308 B703
         if html is None:
             with context.push(field=bound_field):
                 html = template.render(context)

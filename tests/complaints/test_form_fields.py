@@ -32,14 +32,23 @@ def _forms():
     customer = CustomerFactory(
         confirmed=True, name="Ada Example", postal_address="1 High Street\nLeeds"
     )
+    awkward = CustomerFactory(
+        confirmed=True,
+        name='O\'Brien & <Sons> "Ltd"',
+        phone="0113 & <1>",
+        postal_address="1 <b>High</b> Street\n'Leeds' & \"Co\"",
+    )
     return {
         "blank": lambda: ComplaintForm(),
         "signed in": lambda: ComplaintForm(signed_in_customer=customer),
         "sent with mistakes": lambda: ComplaintForm({"token": "abcdef123456", "name": "B"}),
+        "signed in, marks to escape": lambda: ComplaintForm(signed_in_customer=awkward),
     }
 
 
-@pytest.mark.parametrize("which", ["blank", "signed in", "sent with mistakes"])
+@pytest.mark.parametrize(
+    "which", ["blank", "signed in", "sent with mistakes", "signed in, marks to escape"]
+)
 def test_the_fields_are_the_same_html_with_or_without_keeping_them(which):
     portal_tags._RENDERED_ONCE.clear()
     make = _forms()[which]
