@@ -32,6 +32,13 @@ _RENDERED_ONCE: dict[tuple, str] = {}
 _RENDERED_ONCE_MAX = 512
 
 
+def _keeps(form) -> bool:
+    """Whether `form`'s fields may be kept: one that asks, before anything was typed in."""
+    return not (
+        form.is_bound or not getattr(form, "render_blank_fields_once", False) or settings.DEBUG
+    )
+
+
 def _once_key(form, bound_field) -> tuple | None:
     """What a blank field's HTML depends on, or None when it must be rendered each time.
 
@@ -39,7 +46,7 @@ def _once_key(form, bound_field) -> tuple | None:
     and only a visible field starting empty or on one of its own choices: a field filled
     in with someone's details (their name, say) is never kept.
     """
-    if form.is_bound or not getattr(form, "render_blank_fields_once", False) or settings.DEBUG:
+    if not _keeps(form):
         return None
     field = bound_field.field
     value = bound_field.value()
@@ -59,7 +66,7 @@ _TEXT_FIELDS = (forms.CharField, forms.EmailField)
 
 def _shape_key(form, bound_field) -> tuple | None:
     """What a filled text field's shape depends on, or None when it is rendered in full."""
-    if form.is_bound or not getattr(form, "render_blank_fields_once", False) or settings.DEBUG:
+    if not _keeps(form):
         return None
     field = bound_field.field
     if type(field) not in _TEXT_FIELDS or type(field.widget) not in _TEXT_WIDGETS:
