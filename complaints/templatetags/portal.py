@@ -137,10 +137,11 @@ def form_fields(context, form):
         if shape_key:
             shape = _RENDERED_ONCE.get(shape_key)
             if shape is None:
-                shape = _shape_render(template, context, form, bound_field)
-                if shape is not None and len(_RENDERED_ONCE) < _RENDERED_ONCE_MAX:
+                # "" remembers a field whose value shows twice: it is rendered in full.
+                shape = _shape_render(template, context, form, bound_field) or ""
+                if len(_RENDERED_ONCE) < _RENDERED_ONCE_MAX:
                     _RENDERED_ONCE[shape_key] = shape
-            if shape is not None:
+            if shape:
                 # The shape is the template's safe HTML; the value goes in escaped.
                 html = mark_safe(shape.replace(_STAND_IN, escape(bound_field.value())))  # noqa: S308  # nosec B308 B703
         if html is None:

@@ -98,3 +98,21 @@ def test_a_hidden_field_written_without_the_template_is_escaped_as_the_template_
     form.errors.pop("token", None)  # shown as the template shows a valid hidden field
     assert _render(TAGGED, form) == _render(INCLUDED, form)
     assert 'value="a&quot;b&lt;c&gt;&amp;d"' in _render(TAGGED, form)
+
+
+def test_a_field_whose_shape_cannot_be_kept_is_rendered_in_full_and_only_tried_once(
+    monkeypatch,
+):
+    """A value shown twice has no one shape: the field is rendered in full, every time,
+    and the shape is not attempted again on the next form."""
+    portal_tags._RENDERED_ONCE.clear()
+    tried = []
+    monkeypatch.setattr(portal_tags, "_shape_render", lambda *args: tried.append(args[3].name))
+    customer = CustomerFactory(confirmed=True, name="Ada Example")
+    for _ in range(2):
+        form = ComplaintForm(signed_in_customer=customer)
+        html = _render(TAGGED, form)
+        assert html == _render(INCLUDED, form)
+        assert "Ada Example" in html
+    assert tried and len(tried) == len(set(tried))  # each field tried on the first form only
+    assert "Ada Example" not in "".join(portal_tags._RENDERED_ONCE.values())
